@@ -1,0 +1,112 @@
+import { closeSync, openSync, readFileSync } from "node:fs";
+
+/**
+ * The kernel's start time of a process: field 22 of /proc/<pid>/stat on Linux (clock ticks since
+ * boot), `ps -o lstart=` elsewhere. Together with the PID it names one process for good: a PID
+ * reused by another program has another start time. Undefined when the process is gone.
+ */
+export function processStartTime(pid: number): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  if (process.platform === "linux") {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (rest[0] === "Z") return undefined; // a zombie has finished its work
+      return rest[19];
+    } catch {
+      return undefined;
+    }
+  }
+  const r = Bun.spawnSync(["ps", "-o", "lstart=", "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
+  const out = r.stdout.toString().trim();
+  return r.exitCode === 0 && out ? out : undefined;
+}
+
+/** Alive and the same process we recorded (start time matches). */
+export function isOurProcess(pid: number | null | undefined, startTime: string | null | undefined): boolean {
+  if (!pid || !startTime) return false;
+  return processStartTime(pid) === startTime;
+}
+
+export function isAlive(pid: number): boolean {
+  return processStartTime(pid) !== undefined;
+}
+
+/** Signal a whole process group (agents run as group leaders); false when it is gone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** True while any process of the group `pgid` exists (Linux: scan /proc; elsewhere: kill 0). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface SpawnedAgent {
+  pid: number;
+  startTime: string;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/**
+ * Start a command as the leader of its own session and process group, stdout and stderr
+ * appended to files (never a pipe: the agent must outlive a crashed orchestrator), stdin closed.
+ */
+export function spawnDetached(opts: {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  stdoutPath: string;
+  stderrPath: string;
+}): SpawnedAgent {
+  const out = openSync(opts.stdoutPath, "a");
+  const err = openSync(opts.stderrPath, "a");
+  let resolveExit!: (v: { code: number | null; signal: string | null }) => void;
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveExit = r));
+  try {
+    const child = Bun.spawn(opts.argv, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["ignore", out, err],
+      detached: true,
+      onExit(_proc, code, signal) {
+        resolveExit({ code: code ?? null, signal: signal ? String(signal) : null });
+      },
+    });
+    // Read the start time at once: if it is already gone, the empty string still marks our run.
+    const startTime = processStartTime(child.pid) ?? "";
+    return { pid: child.pid, startTime, exited };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+
+/** SIGTERM the group, then SIGKILL after `graceMs` if anything of it is left. */
+export async function stopGroup(pid: number, graceMs = 3000): Promise<void> {
+  if (!signalGroup(pid, "SIGTERM")) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!groupAlive(pid)) return;
+    await Bun.sleep(20);
+  }
+  signalGroup(pid, "SIGKILL");
+  const hard = Date.now() + 2000;
+  while (Date.now() < hard && groupAlive(pid)) await Bun.sleep(20);
+}

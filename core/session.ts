@@ -1,0 +1,125 @@
+import { join } from "node:path";
+import { readJson, readTextCapped, writeJsonAtomic } from "./fsx";
+
+export const STATUSES = [
+  "pending",
+  "queued",
+  "active",
+  "idle",
+  "restarting",
+  "failed",
+  "completed",
+  "stopped",
+] as const;
+export type SessionStatus = (typeof STATUSES)[number];
+
+/** Statuses whose session still belongs to a live team (blocks a second `team start`). */
+export const LIVE_STATUSES: readonly SessionStatus[] = ["pending", "queued", "active", "idle", "restarting"];
+
+/** session.json: written atomically, by the orchestrator (and `team start` / `team stop`) only. */
+export interface SessionRecord {
+  id: string;
+  persona: string;
+  name: string;
+  status: SessionStatus;
+  createdAt: string;
+  startedAt: string | null;
+  pid: number | null;
+  /** Kernel start time of `pid` (clock ticks on Linux): a reused PID is never taken for ours. */
+  pidStartTime: string | null;
+  agentSessionId: string | null;
+  requestedBy: string | null;
+  restarts: number;
+  exitCode: number | null;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  turns: number;
+  error: string | null;
+  /** Runs started so far: the first is a fresh conversation, later ones resume it. */
+  runs: number;
+  exitSignal: string | null;
+  updatedAt: string;
+  /** While a request is being turned into this session: the request dir it came from. */
+  request?: string | null;
+  /** Epoch ms before which a restarting session is not respawned (backoff). */
+  retryAt?: number | null;
+  endedAt?: string | null;
+}
+
+export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {
+  const now = new Date().toISOString();
+  return {
+    status: "pending",
+    createdAt: now,
+    startedAt: null,
+    pid: null,
+    pidStartTime: null,
+    agentSessionId: null,
+    requestedBy: null,
+    restarts: 0,
+    exitCode: null,
+    costUsd: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    turns: 0,
+    error: null,
+    runs: 0,
+    exitSignal: null,
+    updatedAt: now,
+    ...fields,
+  };
+}
+
+export function sessionJsonPath(dir: string): string {
+  return join(dir, "session.json");
+}
+
+/**
+ * Read and validate session.json. A missing file answers undefined; a corrupt one answers a
+ * record in `failed` with the reason, so one bad file never stops a loop or a listing.
+ */
+export function readSession(dir: string, id: string, persona: string): SessionRecord | undefined {
+  const path = sessionJsonPath(dir);
+  const raw = readJson<Partial<SessionRecord>>(path);
+  if (raw === undefined) {
+    if (readTextCapped(path, 1) === undefined) return undefined;
+    return newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is corrupt" });
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is not an object" });
+  }
+  const base = newSessionRecord({ id, persona, name: id });
+  const rec: SessionRecord = { ...base, ...raw, id, persona };
+  if (!STATUSES.includes(rec.status)) {
+    rec.status = "failed";
+    rec.error = `session.json has an unknown status: ${String(raw.status)}`;
+  }
+  for (const k of ["costUsd", "inputTokens", "outputTokens", "turns", "restarts", "runs"] as const) {
+    if (typeof rec[k] !== "number" || !Number.isFinite(rec[k])) rec[k] = 0;
+  }
+  if (typeof rec.pid !== "number" || !Number.isInteger(rec.pid) || rec.pid <= 1) rec.pid = null;
+  if (typeof rec.name !== "string") rec.name = id;
+  return rec;
+}
+
+export function writeSession(dir: string, rec: SessionRecord): void {
+  rec.updatedAt = new Date().toISOString();
+  writeJsonAtomic(sessionJsonPath(dir), rec);
+}
+
+/** tracker.json: what the agent has been handed so far. */
+export interface Tracker {
+  /** Bytes of instructions.md the agent was already given. */
+  instructionsOffset: number;
+}
+
+export function readTracker(dir: string): Tracker {
+  const raw = readJson<Partial<Tracker>>(join(dir, "tracker.json"));
+  const off = raw?.instructionsOffset;
+  return { instructionsOffset: typeof off === "number" && off >= 0 ? off : 0 };
+}
+
+export function writeTracker(dir: string, t: Tracker): void {
+  writeJsonAtomic(join(dir, "tracker.json"), t);
+}

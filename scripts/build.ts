@@ -1,0 +1,80 @@
+/**
+ * Build the self-contained executable(s). `bun scripts/build.ts` builds for this machine into
+ * dist/claude-wrapper; `--all` cross-compiles linux-x64/arm64 and darwin-x64/arm64. Each build
+ * embeds its platform's @parcel/watcher addon (fetched from the npm registry when npm skipped
+ * it as an optional dependency for another platform).
+ */
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const watcherVersion: string = (await Bun.file(join(root, "node_modules/@parcel/watcher/package.json")).json()).version;
+
+interface Target {
+  bun: string;
+  watcher: string;
+  out: string;
+}
+
+const all: Target[] = [
+  { bun: "bun-linux-x64", watcher: "linux-x64-glibc", out: "claude-wrapper-linux-x64" },
+  { bun: "bun-linux-arm64", watcher: "linux-arm64-glibc", out: "claude-wrapper-linux-arm64" },
+  { bun: "bun-darwin-x64", watcher: "darwin-x64", out: "claude-wrapper-darwin-x64" },
+  { bun: "bun-darwin-arm64", watcher: "darwin-arm64", out: "claude-wrapper-darwin-arm64" },
+];
+
+function hostTarget(): Target {
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const watcher = process.platform === "linux" ? `linux-${arch}-glibc` : `${process.platform}-${arch}`;
+  return { bun: `bun-${process.platform}-${arch}`, watcher, out: "claude-wrapper" };
+}
+
+/** npm installs only this platform's optional addon; fetch another one's package by name. */
+async function ensureWatcherPackage(platform: string): Promise<void> {
+  const dest = join(root, "node_modules/@parcel", `watcher-${platform}`);
+  if (existsSync(join(dest, "watcher.node"))) return;
+  const tmp = mkdtempSync(join(tmpdir(), "cw-watcher-"));
+  try {
+    const pack = Bun.spawnSync(["npm", "pack", `@parcel/watcher-${platform}@${watcherVersion}`, "--silent"], { cwd: tmp, stderr: "inherit" });
+    if (pack.exitCode !== 0) throw new Error(`npm pack @parcel/watcher-${platform} failed`);
+    const tgz = pack.stdout.toString().trim().split("\n").pop()!;
+    const untar = Bun.spawnSync(["tar", "-xzf", tgz], { cwd: tmp, stderr: "inherit" });
+    if (untar.exitCode !== 0) throw new Error(`could not unpack ${tgz}`);
+    rmSync(dest, { recursive: true, force: true });
+    renameSync(join(tmp, "package"), dest);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function build(t: Target): Promise<void> {
+  await ensureWatcherPackage(t.watcher);
+  const outfile = join(root, "dist", t.out);
+  const started = performance.now();
+  const r = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "--sourcemap=none",
+      `--target=${t.bun}`,
+      `--define=WATCHER_NATIVE="${t.watcher}"`,
+      join(root, "cli.ts"),
+      "--outfile",
+      outfile,
+    ],
+    { cwd: root, stdout: "pipe", stderr: "inherit" },
+  );
+  if (r.exitCode !== 0) {
+    process.stderr.write(r.stdout.toString());
+    throw new Error(`build for ${t.bun} failed`);
+  }
+  const size = Bun.file(outfile).size;
+  console.log(`built ${join("dist", t.out)} (${t.bun}, ${(size / 1024 / 1024).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+mkdirSync(join(root, "dist"), { recursive: true });
+const targets = process.argv.includes("--all") ? all : [hostTarget()];
+for (const t of targets) await build(t);

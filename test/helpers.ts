@@ -1,0 +1,182 @@
+/**
+ * Test harness: real processes, real temp dirs, a fake `claude` first on PATH.
+ * Nothing here mocks the filesystem or the clock; waits are bounded polls of real state.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+export const FIXTURES = join(import.meta.dir, "fixtures");
+export const BUN = process.execPath;
+
+/** The CLI under test: the built binary when CW_TEST_BINARY is set, else the entry under Bun. */
+export function cliArgv(): string[] {
+  const bin = process.env.CW_TEST_BINARY;
+  if (bin) return [bin === "1" ? join(ROOT, "dist/claude-wrapper") : bin];
+  return [BUN, join(ROOT, "cli.ts")];
+}
+
+export interface Sandbox {
+  root: string;
+  workspace: string;
+  /** Dir of behaviour scripts for the fake claude (FAKE_CLAUDE_DIR). */
+  behaviours: string;
+  env: Record<string, string>;
+  behave(nameOrPersona: string, script: string): void;
+  cleanup(): void;
+}
+
+/** A temp project root with a workspace path and the fake claude first on PATH. */
+export function sandbox(prefix = "cw-test-"): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const workspace = join(root, ".database");
+  const behaviours = join(root, ".fake-claude");
+  mkdirSync(behaviours);
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PATH: `${FIXTURES}:${process.env.PATH}`,
+    FAKE_CLAUDE_DIR: behaviours,
+    CLAUDE_WRAPPER_WORKSPACE: workspace,
+    NO_COLOR: "1",
+  };
+  delete env.CW_TEST_BINARY;
+  return {
+    root,
+    workspace,
+    behaviours,
+    env,
+    behave(key, script) {
+      writeFileSync(join(behaviours, `${key}.sh`), script);
+    },
+    cleanup() {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI to completion. */
+export async function run(sb: Pick<Sandbox, "root" | "env">, args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const proc = Bun.spawn([...cliArgv(), ...args], {
+    cwd: sb.root,
+    env: sb.env,
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Poll `check` until it returns a truthy value or `timeoutMs` passes (then throw with `what`). */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+    await Bun.sleep(everyMs);
+  }
+}
+
+export interface OrchestratorProc {
+  proc: ReturnType<typeof Bun.spawn>;
+  /** Events parsed from `orchestrate --json` so far. */
+  events: Array<Record<string, any>>;
+  stderr: () => string;
+  waitEvent(pred: (e: Record<string, any>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, any>>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Start `orchestrate --json` in the sandbox and collect its events as they arrive. */
+export function orchestrate(sb: Sandbox, extra: string[] = []): OrchestratorProc {
+  const proc = Bun.spawn([...cliArgv(), "orchestrate", "--json", ...extra], {
+    cwd: sb.root,
+    env: sb.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const events: Array<Record<string, any>> = [];
+  let err = "";
+  (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          events.push(JSON.parse(line));
+        } catch {}
+      }
+    }
+  })();
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) err += decoder.decode(chunk, { stream: true });
+  })();
+  return {
+    proc,
+    events,
+    stderr: () => err,
+    waitEvent(pred, what, timeoutMs = 10_000) {
+      return waitFor(`event ${what}`, () => events.find(pred), timeoutMs);
+    },
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return await proc.exited;
+    },
+  };
+}
+
+export function readJsonFile(path: string): any {
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+
+/** Session dirs (not archives, not requests) whose name starts with `persona-`. */
+export function sessionDirs(workspace: string, persona?: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(workspace);
+  } catch {}
+  return names.filter((n) => /-\d{10,}$/.test(n) && (!persona || n.startsWith(`${persona}-`))).sort();
+}
+
+export function archiveDirs(workspace: string, persona?: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(workspace);
+  } catch {}
+  return names.filter((n) => n.endsWith("-completed") && (!persona || n.startsWith(`${persona}-`))).sort();
+}
+
+/** Live PIDs whose environment names this workspace (to prove nothing was orphaned). */
+export function processesOfWorkspace(workspace: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const env = readFileSync(`/proc/${p}/environ`, "utf8");
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      if (env.includes(`CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`)) out.push(Number(p));
+    } catch {}
+  }
+  return out;
+}
