@@ -1,9 +1,58 @@
 import { defineCommand } from "citty";
+import { consola } from "consola";
 import { UserError } from "../core/errors";
+import { createEmitter } from "../core/events";
+import { Orchestrator } from "../core/orchestrator";
+import { requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { sharedArgs } from "./_shared";
+
+function parseLimit(flag: string, raw: string | undefined, integer: boolean): number {
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new UserError(`--${flag} must be ${integer ? "a whole number" : "a number"} ≥ 0, got "${raw}"`);
+  }
+  return n;
+}
 
 export default defineCommand({
-  meta: { name: "orchestrate", description: "(not built yet)" },
-  run() {
-    throw new UserError("orchestrate is not built yet", 1);
+  meta: { name: "orchestrate", description: "Supervise the team: claim requests, run one agent per session, archive finished ones" },
+  args: {
+    "max-agents": { type: "string", description: "Run at most N agents at once; the rest wait as queued (0 = no limit)", valueHint: "n" },
+    "budget-usd": { type: "string", description: "Stop starting or resuming agents once the team has spent this much", valueHint: "usd" },
+    agent: { type: "string", description: "Run every session with this agent CLI instead of its persona's (claude, sim)", valueHint: "name" },
+    "dangerously-skip-permissions": { type: "boolean", description: "Pass --dangerously-skip-permissions to Claude Code (agents run unattended)" },
+    json: { type: "boolean", description: "Print one JSON event per line" },
+    ...sharedArgs,
+  },
+  async run({ args }) {
+    const maxAgents = parseLimit("max-agents", args["max-agents"], true);
+    const budgetUsd = parseLimit("budget-usd", args["budget-usd"], false);
+    const workspace = resolveWorkspace(args.workspace);
+    requireWorkspace(workspace);
+
+    const orchestrator = new Orchestrator({
+      workspace,
+      maxAgents,
+      budgetUsd,
+      skipPermissions: !!args["dangerously-skip-permissions"],
+      agent: args.agent,
+      emit: createEmitter(!!args.json),
+      warn: (message) => (args.json ? process.stderr.write(`${message}\n`) : consola.warn(message)),
+    });
+
+    let signals = 0;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (++signals > 1) process.exit(130);
+      if (!args.json) consola.info(`${signal}: stopping the team's agents…`);
+      await orchestrator.shutdown();
+      process.exit(0);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    process.on("SIGHUP", stop);
+
+    await orchestrator.start();
+    // Runs until a signal: the watcher and timers keep the event loop alive.
   },
 });

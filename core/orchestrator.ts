@@ -1,0 +1,625 @@
+/**
+ * The supervisor: watch → mark dirty → reconcile → apply. Watcher events, child exits and timers
+ * only schedule a pass; `reconcile()` (pure) decides; this file observes the world and carries
+ * out the actions, each idempotent so a crash between any two steps is finished by the next pass.
+ */
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, renameSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { AgentLogReader, type AgentLogSummary } from "./agentlog";
+import { runnerFor } from "./agents/index";
+import type { AgentRunner } from "./agents/types";
+import { orchestratorTimings } from "./config";
+import { UserError, errorMessage } from "./errors";
+import type { Emit } from "./events";
+import { lstatOrUndefined, readRange } from "./fsx";
+import { appendInstructions, instructionsPath } from "./instructions";
+import { acquireOrchestratorLock } from "./orchestrator-lock";
+import { type Persona, loadPersonas, readGoal } from "./personas";
+import { isOurProcess, processStartTime, spawnDetached, stopGroup } from "./processes";
+import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
+import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "./requests";
+import { type SessionRecord, readSession, readTracker, writeSession, writeTracker } from "./session";
+import { type TaskSummary, readTasks } from "./tasks";
+import { type WatchHandle, watchTree } from "./watch";
+import { archiveDirName, listEntries, projectRoot } from "./workspace";
+
+export interface OrchestratorOptions {
+  workspace: string;
+  maxAgents: number;
+  budgetUsd: number;
+  skipPermissions: boolean;
+  /** Run every session with this agent runner instead of its persona's (demo uses `sim`). */
+  agent?: string;
+  emit: Emit;
+  warn: (message: string) => void;
+}
+
+interface Proc {
+  pid: number;
+  startTime: string;
+  adopted: boolean;
+  exit?: { code: number | null; signal: string | null };
+}
+
+interface Cached {
+  rec: SessionRecord;
+  tasks: TaskSummary;
+  tasksKey: string;
+  log: AgentLogSummary;
+  logKey: string;
+  /** Reads only the bytes an agent appended since the last look. */
+  reader: AgentLogReader;
+}
+
+const FIRST_PROMPT = "Start working on your assigned tasks";
+
+function fileKey(path: string): string {
+  const st = lstatOrUndefined(path);
+  return st ? `${st.size}:${st.mtimeMs}` : "";
+}
+
+/** Find a process whose environment names this session (after a crash between spawn and record). */
+function findAgentByEnv(sessionId: string): { pid: number; startTime: string } | undefined {
+  if (process.platform !== "linux") return undefined;
+  const needle = `CLAUDE_WRAPPER_SESSION_ID=${sessionId}\0`;
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (!readFileSync(`/proc/${p}/environ`, "utf8").includes(needle)) continue;
+      const pid = Number(p);
+      const startTime = processStartTime(pid);
+      // The group leader is the agent we spawned; its children carry the same env.
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      if (startTime && pgid === pid) return { pid, startTime };
+    } catch {}
+  }
+  return undefined;
+}
+
+export class Orchestrator {
+  private readonly ws: string;
+  private readonly timings = orchestratorTimings();
+  private readonly procs = new Map<string, Proc>();
+  private readonly cache = new Map<string, Cached>();
+  private readonly dirty = new Set<string>();
+  private readonly busy = new Set<string>();
+  private readonly rejected = new Map<string, string>();
+  private readonly archivedCost = new Map<string, number>();
+  private personas = new Map<string, Persona>();
+  private personasDirty = true;
+  private goal = "";
+  private budgetAnnounced = false;
+  private passTimer: ReturnType<typeof setTimeout> | undefined;
+  private passRunning = false;
+  private passAgain = false;
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private adoptedTimer: ReturnType<typeof setInterval> | undefined;
+  private watcher: WatchHandle | undefined;
+  private releaseLock: (() => Promise<void>) | undefined;
+  private stopping = false;
+  private runnerOverride: AgentRunner | undefined;
+
+  constructor(private readonly opts: OrchestratorOptions) {
+    this.ws = opts.workspace;
+  }
+
+  async start(): Promise<void> {
+    this.runnerOverride = this.opts.agent ? runnerFor(this.opts.agent) : undefined;
+    this.releaseLock = await acquireOrchestratorLock(this.ws);
+    try {
+      this.personas = loadPersonas(this.ws);
+      this.checkExecutables();
+    } catch (err) {
+      await this.releaseLock();
+      throw err;
+    }
+    this.goal = readGoal(this.ws);
+    this.watcher = await watchTree(this.ws, (paths) => this.onPaths(paths), (msg) => {
+      this.opts.warn(msg);
+      this.markAllDirty();
+      this.schedule();
+    });
+    this.resyncTimer = setInterval(() => {
+      this.markAllDirty();
+      this.schedule();
+    }, this.watcher ? this.timings.resyncMs : Math.min(this.timings.resyncMs, 2000));
+    this.opts.emit("started", { pid: process.pid, workspace: this.ws, maxAgents: this.opts.maxAgents || undefined });
+    this.markAllDirty();
+    await this.pass();
+  }
+
+  /** A missing agent CLI is a startup error, not a restart loop per session. */
+  private checkExecutables(): void {
+    const names = new Set<string>();
+    if (this.runnerOverride) names.add(this.runnerOverride.name);
+    else for (const p of this.personas.values()) names.add(p.agent);
+    for (const name of names) {
+      const runner = runnerFor(name);
+      const exe = runner.executable();
+      if (exe && !Bun.which(exe)) {
+        throw new UserError(`\`${exe}\` is not on PATH; install it (npm install -g @anthropic-ai/claude-code) or try \`claude-wrapper demo\``, 1);
+      }
+    }
+  }
+
+  private onPaths(paths: string[]): void {
+    for (const p of paths) {
+      const rel = relative(this.ws, p);
+      if (!rel || rel.startsWith("..")) continue;
+      const top = rel.split(sep, 1)[0]!;
+      if (top === "personas") this.personasDirty = true;
+      this.dirty.add(top);
+    }
+    this.schedule();
+  }
+
+  /** Re-read every session on the next pass (keeping each log reader's offset). */
+  private markAllDirty(): void {
+    for (const id of this.cache.keys()) this.dirty.add(id);
+    this.personasDirty = true;
+  }
+
+  /** Coalesce: one pass at a time, and one more if anything asked while it ran. */
+  schedule(delayMs = 1): void {
+    if (this.stopping) return;
+    if (this.passRunning) {
+      this.passAgain = true;
+      return;
+    }
+    if (this.passTimer) return;
+    this.passTimer = setTimeout(() => {
+      this.passTimer = undefined;
+      void this.pass();
+    }, delayMs);
+  }
+
+  private wakeMeAt(at: number): void {
+    if (at >= this.wakeAt && this.wakeTimer) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      this.schedule();
+    }, Math.max(0, at - Date.now()) + 1);
+  }
+
+  async pass(): Promise<void> {
+    if (this.stopping) return;
+    this.passRunning = true;
+    try {
+      do {
+        this.passAgain = false;
+        const world = this.observe();
+        for (const action of reconcile(world)) {
+          if (this.stopping) return;
+          try {
+            await this.apply(action);
+          } catch (err) {
+            this.opts.warn(`${action.type} ${"session" in action ? action.session : "request" in action ? action.request : ""}: ${errorMessage(err)}`);
+          }
+        }
+      } while (this.passAgain && !this.stopping);
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- observe
+
+  private observe() {
+    const now = Date.now();
+    if (this.personasDirty) {
+      this.personas = loadPersonas(this.ws);
+      this.personasDirty = false;
+    }
+    const entries = listEntries(this.ws);
+    const sessions: SessionObs[] = [];
+    const reservations = new Map<string, string>();
+    let spent = 0;
+    for (const e of entries) {
+      if (e.kind === "archive") {
+        if (!this.archivedCost.has(e.id)) this.archivedCost.set(e.id, readSession(join(this.ws, e.dir), e.id, e.persona)?.costUsd ?? 0);
+        continue;
+      }
+      if (e.kind !== "session") continue;
+      const dir = join(this.ws, e.dir);
+      const cached = this.readCached(e.id, e.persona, dir);
+      if (!cached) {
+        // A dir whose session.json is not there yet (being laid out, or the watcher missed the
+        // file right after its dir): look again shortly.
+        this.wakeMeAt(now + 250);
+        continue;
+      }
+      const { rec } = cached;
+      spent += rec.costUsd;
+      if (rec.request) reservations.set(rec.request, rec.id);
+      const tracker = readTracker(dir);
+      sessions.push({
+        id: rec.id,
+        rec,
+        tasks: cached.tasks,
+        instructionsSize: lstatOrUndefined(instructionsPath(dir))?.size ?? 0,
+        instructionsOffset: tracker.instructionsOffset,
+        proc: this.procState(rec),
+        authFailure: cached.log.authFailure ?? undefined,
+        lastTurnFinished: cached.log.lastTurnFinished,
+        requestTaken: rec.request ? !!lstatOrUndefined(join(dir, CLAIMED_REQUEST)) : false,
+        busy: this.busy.has(rec.id),
+      });
+    }
+    for (const c of this.archivedCost.values()) spent += c;
+
+    const requests: RequestObs[] = [];
+    for (const e of entries) {
+      if (e.kind !== "request") continue;
+      const state = inspectRequest(this.ws, e, this.personas, now);
+      if (state.kind !== "invalid") this.rejected.delete(e.dir);
+      requests.push({ dir: e.dir, persona: e.persona, name: e.name, state, reservedBy: reservations.get(e.dir) });
+    }
+    this.dirty.clear();
+    return {
+      now,
+      sessions,
+      requests,
+      maxAgents: this.opts.maxAgents,
+      budgetExhausted: this.opts.budgetUsd > 0 && spent >= this.opts.budgetUsd,
+      spent,
+      maxRestarts: this.timings.maxRestarts,
+      backoffBaseMs: this.timings.backoffBaseMs,
+      backoffMaxMs: this.timings.backoffMaxMs,
+    };
+  }
+
+  /** Re-read a session's files only when the watcher said its dir changed (or on resync). */
+  private readCached(id: string, persona: string, dir: string): Cached | undefined {
+    const prev = this.cache.get(id);
+    if (prev && !this.dirty.has(id)) return prev;
+    const rec = readSession(dir, id, persona);
+    if (!rec) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const tasksPath = join(dir, "tasks.md");
+    const tasksKey = fileKey(tasksPath);
+    const tasks = prev && prev.tasksKey === tasksKey ? prev.tasks : readTasks(tasksPath);
+    const logPath = join(dir, "agent.jsonl");
+    const logKey = fileKey(logPath);
+    const reader = prev?.reader ?? new AgentLogReader(logPath);
+    if (!prev || prev.logKey !== logKey) reader.read();
+    const c: Cached = { rec, tasks, tasksKey, log: reader.summary(), logKey, reader };
+    this.cache.set(id, c);
+    if (!prev || prev.logKey !== logKey) this.recordCost(dir, c);
+    return c;
+  }
+
+  /** Keep session.json's cost and token totals equal to what the agent's log says. */
+  private recordCost(dir: string, c: Cached): void {
+    const { rec, log } = c;
+    if (rec.request) return;
+    const t = log.totals;
+    if (rec.costUsd === t.costUsd && rec.inputTokens === t.inputTokens && rec.outputTokens === t.outputTokens && rec.turns === t.turns) return;
+    Object.assign(rec, { costUsd: t.costUsd, inputTokens: t.inputTokens, outputTokens: t.outputTokens, turns: t.turns });
+    writeSession(dir, rec);
+  }
+
+  private procState(rec: SessionRecord): ProcState {
+    const p = this.procs.get(rec.id);
+    if (p) return p.exit ? { kind: "exited", pid: p.pid, ...p.exit } : { kind: "running", pid: p.pid };
+    if (rec.status !== "active") return { kind: "none" };
+    if (rec.pid && isOurProcess(rec.pid, rec.pidStartTime)) return { kind: "orphan-alive", pid: rec.pid };
+    if (!rec.pid) {
+      const found = findAgentByEnv(rec.id);
+      if (found) return { kind: "orphan-alive", pid: found.pid };
+    }
+    return { kind: "orphan-gone" };
+  }
+
+  // ---------------------------------------------------------------- act
+
+  private dirOf(id: string): string {
+    return join(this.ws, id);
+  }
+
+  private save(rec: SessionRecord): void {
+    writeSession(this.dirOf(rec.id), rec);
+    const c = this.cache.get(rec.id);
+    if (c) c.rec = rec;
+  }
+
+  private current(id: string): SessionRecord {
+    const c = this.cache.get(id);
+    if (!c) throw new Error(`session ${id} vanished`);
+    return c.rec;
+  }
+
+  private who(rec: SessionRecord) {
+    return { session: rec.id, persona: rec.persona, name: rec.name };
+  }
+
+  private async apply(a: Action): Promise<void> {
+    switch (a.type) {
+      case "reject":
+        if (this.rejected.get(a.request) !== a.reason) {
+          this.rejected.set(a.request, a.reason);
+          this.opts.emit("request-rejected", { request: a.request, reason: a.reason });
+        }
+        return;
+      case "claim":
+        return this.claim(a.request, a.persona, a.name, a.reserved);
+      case "finish-setup":
+        return this.finishSetup(a.session);
+      case "drop-reservation": {
+        const rec = this.current(a.session);
+        dropReservation(this.dirOf(a.session), rec.id, rec.persona);
+        this.cache.delete(a.session);
+        return;
+      }
+      case "spawn":
+        return this.spawn(a.session, a.resume, a.reason);
+      case "queue": {
+        const rec = { ...this.current(a.session), status: "queued" as const };
+        this.save(rec);
+        return;
+      }
+      case "adopt":
+        return this.adopt(a.session, a.pid);
+      case "exit":
+        return this.exited(a);
+      case "complete":
+        return this.inBackground(a.session, () => this.complete(a.session));
+      case "archive":
+        return this.inBackground(a.session, () => this.archive(this.current(a.session)));
+      case "budget-exhausted":
+        if (!this.budgetAnnounced) {
+          this.budgetAnnounced = true;
+          const spent = [...this.cache.values()].reduce((s, c) => s + c.rec.costUsd, 0) + [...this.archivedCost.values()].reduce((s, c) => s + c, 0);
+          this.opts.emit("budget-exhausted", { budgetUsd: this.opts.budgetUsd, costUsd: spent });
+        }
+        return;
+      case "wake-at":
+        this.wakeMeAt(a.at);
+        return;
+    }
+  }
+
+  /** Slow work (stopping an agent) runs beside the loop; the session is left alone meanwhile. */
+  private inBackground(id: string, work: () => Promise<void>): void {
+    this.busy.add(id);
+    work()
+      .catch((err) => this.opts.warn(`${id}: ${errorMessage(err)}`))
+      .finally(() => {
+        this.busy.delete(id);
+        this.dirty.add(id);
+        this.schedule();
+      });
+  }
+
+  private claim(requestDir: string, persona: string, name: string, reserved?: string): void {
+    const id = reserved ?? reserveSession(this.ws, persona, name, requestDir);
+    const dir = this.dirOf(id);
+    if (!takeRequest(this.ws, dir, requestDir)) {
+      dropReservation(dir, id, persona);
+      this.cache.delete(id);
+      return;
+    }
+    this.dirty.add(id);
+    this.readCached(id, persona, dir);
+    this.finishSetup(id);
+  }
+
+  private finishSetup(id: string): void {
+    const rec = this.current(id);
+    const persona = this.personas.get(rec.persona);
+    if (!persona) throw new Error(`persona ${rec.persona} has no template`);
+    const done = finishSession(this.ws, this.dirOf(id), rec, persona, this.personas, this.goal);
+    this.dirty.add(id);
+    this.readCached(id, rec.persona, this.dirOf(id));
+    this.cache.get(id)!.rec = done;
+    this.passAgain = true;
+  }
+
+  private runnerFor(persona: Persona): AgentRunner {
+    return this.runnerOverride ?? runnerFor(persona.agent);
+  }
+
+  private spawn(id: string, resume: boolean, reason: string): void {
+    const dir = this.dirOf(id);
+    let rec = this.current(id);
+    const persona = this.personas.get(rec.persona);
+    if (!persona) {
+      this.save({ ...rec, status: "failed", error: `no persona template for ${rec.persona}` });
+      this.opts.emit("failed", { ...this.who(rec), reason: `no persona template for ${rec.persona}` });
+      return;
+    }
+    const first = rec.runs === 0;
+    const instructions = instructionsPath(dir);
+    const size = lstatOrUndefined(instructions)?.size ?? 0;
+    const offset = readTracker(dir).instructionsOffset;
+    let prompt = FIRST_PROMPT;
+    if (!first) {
+      const news = size > offset ? readRange(instructions, offset, size).toString("utf8").trim() : "";
+      prompt = news
+        ? `New instructions were added to your instructions.md:\n\n${news}`
+        : "Your previous run was interrupted. Continue working on your assigned tasks.";
+    }
+    // Intent first: a crash after this line leaves `active` with no PID, and the next pass
+    // looks for the agent by its environment before it would ever start a second one.
+    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? randomUUID(), error: null, retryAt: null };
+    this.save(rec);
+    const runner = this.runnerFor(persona);
+    const turn = {
+      sessionId: id,
+      sessionDir: dir,
+      workspace: this.ws,
+      projectRoot: projectRoot(this.ws),
+      persona,
+      agentSessionId: rec.agentSessionId!,
+      first,
+      prompt,
+      personaInstructionsPath: join(dir, "persona-instructions.md"),
+      skipPermissions: this.opts.skipPermissions,
+    };
+    let child: ReturnType<typeof spawnDetached>;
+    try {
+      child = spawnDetached({
+        argv: runner.argv(turn),
+        cwd: projectRoot(this.ws),
+        env: {
+          ...process.env,
+          ...runner.env?.(turn),
+          CLAUDE_WRAPPER_SESSION_ID: id,
+          CLAUDE_WRAPPER_SESSION_DIR: dir,
+          CLAUDE_WRAPPER_WORKSPACE: this.ws,
+          CLAUDE_WRAPPER_PERSONA: rec.persona,
+        },
+        stdoutPath: join(dir, "agent.jsonl"),
+        stderrPath: join(dir, "agent.stderr.log"),
+      });
+    } catch (err) {
+      const reason = `could not start the agent: ${errorMessage(err)}`;
+      this.save({ ...rec, status: "failed", error: reason });
+      this.opts.emit("failed", { ...this.who(rec), reason });
+      return;
+    }
+    const proc: Proc = { pid: child.pid, startTime: child.startTime, adopted: false };
+    this.procs.set(id, proc);
+    child.exited.then((exit) => {
+      proc.exit = exit;
+      this.dirty.add(id);
+      this.schedule();
+    });
+    rec = { ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
+    this.save(rec);
+    writeTracker(dir, { instructionsOffset: size });
+    if (resume && reason === "new instructions") this.opts.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
+    this.opts.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
+  }
+
+  private adopt(id: string, pid: number): void {
+    let rec = this.current(id);
+    const startTime = processStartTime(pid) ?? "";
+    // A PID we never recorded is a run that started just before a crash: count it.
+    if (rec.pid !== pid) rec = { ...rec, pid, pidStartTime: startTime, runs: rec.runs + 1 };
+    this.save(rec);
+    this.procs.set(id, { pid, startTime, adopted: true });
+    this.opts.emit("adopted", { ...this.who(rec), pid });
+    // Not our child: no exit event will come, so its life is checked on a timer.
+    this.adoptedTimer ??= setInterval(() => this.checkAdopted(), this.timings.adoptedCheckMs);
+  }
+
+  private checkAdopted(): void {
+    let any = false;
+    for (const [id, p] of this.procs) {
+      if (!p.adopted || p.exit) continue;
+      if (isOurProcess(p.pid, p.startTime)) {
+        any = true;
+        continue;
+      }
+      p.exit = { code: null, signal: null };
+      this.dirty.add(id);
+      this.schedule();
+    }
+    if (!any && this.adoptedTimer) {
+      clearInterval(this.adoptedTimer);
+      this.adoptedTimer = undefined;
+    }
+  }
+
+  private exited(a: Extract<Action, { type: "exit" }>): void {
+    const rec0 = this.current(a.session);
+    this.procs.delete(a.session);
+    this.opts.emit("exited", { ...this.who(rec0), pid: a.pid, code: a.code, signal: a.signal });
+    const base = { ...rec0, pid: null, pidStartTime: null, exitCode: a.code, exitSignal: a.signal };
+    const next = a.next;
+    if (next.status === "idle") {
+      this.save({ ...base, status: "idle", restarts: 0 });
+      this.opts.emit("idle", this.who(rec0));
+    } else if (next.status === "restarting") {
+      this.save({ ...base, status: "restarting", restarts: next.attempt, retryAt: next.retryAt });
+      this.opts.emit("restarting", { ...this.who(rec0), attempt: next.attempt, delayMs: next.delayMs });
+    } else {
+      const rec = { ...base, status: "failed" as const, error: next.reason, endedAt: new Date().toISOString() };
+      this.save(rec);
+      this.opts.emit("failed", { ...this.who(rec0), reason: next.reason });
+      void this.notifyRequester(rec, "failed");
+    }
+  }
+
+  private async complete(id: string): Promise<void> {
+    let rec = this.current(id);
+    const proc = this.procs.get(id);
+    const pid = proc?.pid ?? (rec.pid && isOurProcess(rec.pid, rec.pidStartTime) ? rec.pid : null);
+    if (pid) {
+      if (!proc?.exit) await stopGroup(pid, this.timings.stopGraceMs);
+      const exit = this.procs.get(id)?.exit;
+      this.opts.emit("exited", { ...this.who(rec), pid, code: exit?.code ?? null, signal: exit?.signal ?? (proc?.exit ? null : "SIGTERM") });
+    }
+    this.procs.delete(id);
+    rec = { ...this.current(id), status: "completed", pid: null, pidStartTime: null, endedAt: new Date().toISOString() };
+    this.save(rec);
+    this.opts.emit("completed", this.who(rec));
+    await this.archive(rec);
+  }
+
+  /** Rename to `<id>-completed` (every file kept), then tell whoever asked for it. */
+  private async archive(rec: SessionRecord): Promise<void> {
+    const archive = archiveDirName(rec.id);
+    renameSync(this.dirOf(rec.id), join(this.ws, archive));
+    this.cache.delete(rec.id);
+    this.archivedCost.set(rec.id, rec.costUsd);
+    this.opts.emit("archived", { ...this.who(rec), archive: join(this.ws, archive) });
+    await this.notifyRequester(rec, "completed");
+  }
+
+  /** Append a block to the requester's instructions.md; that change wakes it if it is idle. */
+  private async notifyRequester(rec: SessionRecord, outcome: "completed" | "failed"): Promise<void> {
+    const to = rec.requestedBy;
+    if (!to || to === rec.id) return;
+    const dir = this.dirOf(to);
+    if (!lstatOrUndefined(join(dir, "session.json"))?.isFile()) return;
+    const mark = `Teammate ${rec.id} (${rec.name}) ${outcome}`;
+    const existing = lstatOrUndefined(instructionsPath(dir)) ? readFileSync(instructionsPath(dir), "utf8") : "";
+    if (existing.includes(mark)) return; // already told (a pass after a crash repeats this step)
+    const where = outcome === "completed" ? join(this.ws, archiveDirName(rec.id)) : this.dirOf(rec.id);
+    const body =
+      outcome === "completed"
+        ? `${mark} all its tasks. Its files (tasks.md, notes, logs) are in ${where}. Check the result and carry on with your tasks.`
+        : `${mark}: ${rec.error ?? "it stopped working"}. Its files are in ${where}. Decide whether to retry with a new request or do it another way.`;
+    await appendInstructions(dir, "orchestrator", body);
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  /** SIGINT/SIGTERM: stop every agent of the team, mark them stopped, release the workspace. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.passTimer) clearTimeout(this.passTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.adoptedTimer) clearInterval(this.adoptedTimer);
+    await this.watcher?.close().catch(() => {});
+    const victims = new Map<string, number>();
+    for (const [id, p] of this.procs) if (!p.exit) victims.set(id, p.pid);
+    for (const e of listEntries(this.ws)) {
+      if (e.kind !== "session" || victims.has(e.id)) continue;
+      const rec = readSession(join(this.ws, e.dir), e.id, e.persona);
+      if (rec?.pid && isOurProcess(rec.pid, rec.pidStartTime)) victims.set(e.id, rec.pid);
+    }
+    await Promise.all([...victims.values()].map((pid) => stopGroup(pid, this.timings.stopGraceMs)));
+    for (const id of victims.keys()) {
+      const dir = this.dirOf(id);
+      const rec = readSession(dir, id, id.replace(/-\d+$/, ""));
+      if (!rec) continue;
+      writeSession(dir, { ...rec, status: "stopped", pid: null, pidStartTime: null, endedAt: new Date().toISOString() });
+      this.opts.emit("stopped", this.who(rec));
+    }
+    this.opts.emit("stopped", { pid: process.pid });
+    await this.releaseLock?.();
+  }
+}
