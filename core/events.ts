@@ -34,7 +34,7 @@ function humanLine(e: OrchestratorEvent): string {
     case "started":
       return `👀 Orchestrator ${e.pid} watching ${e.workspace}${e.maxAgents ? ` (max ${e.maxAgents} agents)` : ""}`;
     case "spawned":
-      return `🚀 Spawning ${e.persona} ${who}${e.resume ? " (resume)" : ""}\n✅ Session ${e.session} started (PID ${e.pid})`;
+      return `🚀 Spawning ${who}${e.resume ? " (resume)" : ""}\n✅ Session ${e.session} started (PID ${e.pid})`;
     case "adopted":
       return `🤝 Adopted running agent of ${who} (PID ${e.pid})`;
     case "resumed":

@@ -10,6 +10,7 @@ import { AgentLogReader, type AgentLogSummary } from "./agentlog";
 import { runnerFor } from "./agents/index";
 import type { AgentRunner } from "./agents/types";
 import { orchestratorTimings } from "./config";
+import { crashPoint } from "./crash";
 import { UserError, errorMessage } from "./errors";
 import type { Emit } from "./events";
 import { lstatOrUndefined, readRange } from "./fsx";
@@ -87,6 +88,9 @@ export class Orchestrator {
   private readonly busy = new Set<string>();
   private readonly rejected = new Map<string, string>();
   private readonly archivedCost = new Map<string, number>();
+  /** When an entry that is not complete yet was first seen (see youngRecheck). */
+  private readonly firstSeen = new Map<string, number>();
+  private readonly stillYoung = new Set<string>();
   private personas = new Map<string, Persona>();
   private personasDirty = true;
   private goal = "";
@@ -230,9 +234,8 @@ export class Orchestrator {
       const dir = join(this.ws, e.dir);
       const cached = this.readCached(e.id, e.persona, dir);
       if (!cached) {
-        // A dir whose session.json is not there yet (being laid out, or the watcher missed the
-        // file right after its dir): look again shortly.
-        this.wakeMeAt(now + 250);
+        const at = this.youngRecheck(e.dir, now);
+        if (at) this.wakeMeAt(at);
         continue;
       }
       const { rec } = cached;
@@ -257,10 +260,16 @@ export class Orchestrator {
     const requests: RequestObs[] = [];
     for (const e of entries) {
       if (e.kind !== "request") continue;
-      const state = inspectRequest(this.ws, e, this.personas, now);
+      let state = inspectRequest(this.ws, e, this.personas, now);
       if (state.kind !== "invalid") this.rejected.delete(e.dir);
+      if (state.kind === "waiting" && !Number.isFinite(state.recheckAt)) {
+        const at = this.youngRecheck(e.dir, now);
+        if (at) state = { kind: "waiting", recheckAt: at };
+      }
       requests.push({ dir: e.dir, persona: e.persona, name: e.name, state, reservedBy: reservations.get(e.dir) });
     }
+    for (const dir of this.firstSeen.keys()) if (!this.stillYoung.has(dir)) this.firstSeen.delete(dir);
+    this.stillYoung.clear();
     this.dirty.clear();
     return {
       now,
@@ -273,6 +282,20 @@ export class Orchestrator {
       backoffBaseMs: this.timings.backoffBaseMs,
       backoffMaxMs: this.timings.backoffMaxMs,
     };
+  }
+
+  /**
+   * A dir whose file is not there yet: inotify often misses a file created right after its dir,
+   * so look again on a short backoff from when the dir was first seen (20 ms … 1 s), for 10 s.
+   * After that only an event or the resync looks: an abandoned dir costs nothing.
+   */
+  private youngRecheck(dir: string, now: number): number | undefined {
+    const since = this.firstSeen.get(dir) ?? now;
+    this.firstSeen.set(dir, since);
+    this.stillYoung.add(dir);
+    const age = now - since;
+    if (age > 10_000) return undefined;
+    return now + Math.min(1000, Math.max(20, age / 2));
   }
 
   /** Re-read a session's files only when the watcher said its dir changed (or on resync). */
@@ -374,6 +397,12 @@ export class Orchestrator {
         return this.inBackground(a.session, () => this.complete(a.session));
       case "archive":
         return this.inBackground(a.session, () => this.archive(this.current(a.session)));
+      case "notify-failed":
+        return this.inBackground(a.session, async () => {
+          const rec = this.current(a.session);
+          await this.notifyRequester(rec, "failed");
+          this.save({ ...this.current(a.session), notified: true });
+        });
       case "budget-exhausted":
         if (!this.budgetAnnounced) {
           this.budgetAnnounced = true;
@@ -401,12 +430,14 @@ export class Orchestrator {
 
   private claim(requestDir: string, persona: string, name: string, reserved?: string): void {
     const id = reserved ?? reserveSession(this.ws, persona, name, requestDir);
+    crashPoint("claim:reserved");
     const dir = this.dirOf(id);
     if (!takeRequest(this.ws, dir, requestDir)) {
       dropReservation(dir, id, persona);
       this.cache.delete(id);
       return;
     }
+    crashPoint("claim:taken");
     this.dirty.add(id);
     this.readCached(id, persona, dir);
     this.finishSetup(id);
@@ -451,6 +482,7 @@ export class Orchestrator {
     // looks for the agent by its environment before it would ever start a second one.
     rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? randomUUID(), error: null, retryAt: null };
     this.save(rec);
+    crashPoint("spawn:intent");
     const runner = this.runnerFor(persona);
     const turn = {
       sessionId: id,
@@ -486,6 +518,7 @@ export class Orchestrator {
       this.opts.emit("failed", { ...this.who(rec), reason });
       return;
     }
+    crashPoint("spawn:started");
     const proc: Proc = { pid: child.pid, startTime: child.startTime, adopted: false };
     this.procs.set(id, proc);
     child.exited.then((exit) => {
@@ -546,7 +579,6 @@ export class Orchestrator {
       const rec = { ...base, status: "failed" as const, error: next.reason, endedAt: new Date().toISOString() };
       this.save(rec);
       this.opts.emit("failed", { ...this.who(rec0), reason: next.reason });
-      void this.notifyRequester(rec, "failed");
     }
   }
 
@@ -563,17 +595,22 @@ export class Orchestrator {
     rec = { ...this.current(id), status: "completed", pid: null, pidStartTime: null, endedAt: new Date().toISOString() };
     this.save(rec);
     this.opts.emit("completed", this.who(rec));
+    crashPoint("complete:marked");
     await this.archive(rec);
   }
 
-  /** Rename to `<id>-completed` (every file kept), then tell whoever asked for it. */
+  /**
+   * Tell whoever asked for it, then rename to `<id>-completed` (every file kept). Telling first
+   * (idempotent) means a crash in between repeats the telling, never skips it.
+   */
   private async archive(rec: SessionRecord): Promise<void> {
+    await this.notifyRequester(rec, "completed");
+    crashPoint("complete:notified");
     const archive = archiveDirName(rec.id);
     renameSync(this.dirOf(rec.id), join(this.ws, archive));
     this.cache.delete(rec.id);
     this.archivedCost.set(rec.id, rec.costUsd);
     this.opts.emit("archived", { ...this.who(rec), archive: join(this.ws, archive) });
-    await this.notifyRequester(rec, "completed");
   }
 
   /** Append a block to the requester's instructions.md; that change wakes it if it is idle. */

@@ -65,6 +65,7 @@ export type Action =
   | { type: "queue"; session: string }
   | { type: "adopt"; session: string; pid: number }
   | { type: "exit"; session: string; pid: number | null; code: number | null; signal: string | null; next: ExitOutcome }
+  | { type: "notify-failed"; session: string }
   | { type: "budget-exhausted" }
   | { type: "wake-at"; at: number };
 
@@ -152,6 +153,10 @@ export function reconcile(w: World): Action[] {
       const next = judgeExit(s, null, null, s.lastTurnFinished, w);
       actions.push({ type: "exit", session: s.id, pid: rec.pid, code: null, signal: null, next });
       if (next.status === "restarting") wakeAts.push(next.retryAt);
+      continue;
+    }
+    if (rec.status === "failed" && rec.requestedBy && !rec.notified) {
+      actions.push({ type: "notify-failed", session: s.id });
       continue;
     }
     if (proc.kind === "running" || ENDED.has(rec.status)) continue;

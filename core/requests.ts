@@ -1,5 +1,6 @@
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { crashPoint } from "./crash";
 import { MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped, writeFileAtomic } from "./fsx";
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
 import { type Persona, renderPersona } from "./personas";
@@ -124,6 +125,7 @@ export function finishSession(
       personas,
     }),
   );
+  crashPoint("claim:laid-out");
   const done: SessionRecord = { ...rec, request: null, requestedBy };
   writeSession(sessionDir, done);
   rmSync(join(sessionDir, CLAIMED_REQUEST), { recursive: true, force: true });

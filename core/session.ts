@@ -45,11 +45,17 @@ export interface SessionRecord {
   /** Epoch ms before which a restarting session is not respawned (backoff). */
   retryAt?: number | null;
   endedAt?: string | null;
+  /** The requester has been told how this session ended (completed or failed). */
+  notified?: boolean;
 }
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {
   const now = new Date().toISOString();
   return {
+    // Identity first, so a person reading the file sees whose it is.
+    id: fields.id,
+    persona: fields.persona,
+    name: fields.name,
     status: "pending",
     createdAt: now,
     startedAt: null,
@@ -80,10 +86,19 @@ export function sessionJsonPath(dir: string): string {
  * record in `failed` with the reason, so one bad file never stops a loop or a listing.
  */
 export function readSession(dir: string, id: string, persona: string): SessionRecord | undefined {
-  const path = sessionJsonPath(dir);
-  const raw = readJson<Partial<SessionRecord>>(path);
-  if (raw === undefined) {
-    if (readTextCapped(path, 1) === undefined) return undefined;
+  const text = readTextCapped(sessionJsonPath(dir), 1024 * 1024);
+  return text === undefined ? undefined : sessionFromText(text, id, persona);
+}
+
+/**
+ * session.json's text as a validated record (readSession without the read, for callers that read
+ * many files their own way). Corrupt text answers a record in `failed` with the reason.
+ */
+export function sessionFromText(text: string, id: string, persona: string): SessionRecord {
+  let raw: Partial<SessionRecord>;
+  try {
+    raw = JSON.parse(text);
+  } catch {
     return newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is corrupt" });
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {

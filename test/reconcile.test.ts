@@ -114,3 +114,11 @@ describe("reconcile: requests", () => {
     expect(as).toEqual([{ type: "claim", request: "intern-request-x", persona: "intern", name: "x", reserved: "intern-1" }]);
   });
 });
+
+describe("reconcile: telling the requester", () => {
+  test("a failed session with a requester is announced once", () => {
+    expect(types(reconcile(world([session("a-1", { status: "failed", requestedBy: "m-1" })])))).toEqual(["notify-failed"]);
+    expect(types(reconcile(world([session("a-1", { status: "failed", requestedBy: "m-1", notified: true })])))).toEqual([]);
+    expect(types(reconcile(world([session("a-1", { status: "failed" })])))).toEqual([]);
+  });
+});
