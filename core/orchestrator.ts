@@ -51,6 +51,8 @@ interface Cached {
   logKey: string;
   /** Reads only the bytes an agent appended since the last look. */
   reader: AgentLogReader;
+  instructionsSize: number;
+  instructionsOffset: number;
 }
 
 const FIRST_PROMPT = "Start working on your assigned tasks";
@@ -155,6 +157,8 @@ export class Orchestrator {
       const rel = relative(this.ws, p);
       if (!rel || rel.startsWith("..")) continue;
       const top = rel.split(sep, 1)[0]!;
+      // Our own bookkeeping (lock refreshes, pid file, temp files) is no news.
+      if (top.startsWith(".")) continue;
       if (top === "personas") this.personasDirty = true;
       this.dirty.add(top);
     }
@@ -241,13 +245,12 @@ export class Orchestrator {
       const { rec } = cached;
       spent += rec.costUsd;
       if (rec.request) reservations.set(rec.request, rec.id);
-      const tracker = readTracker(dir);
       sessions.push({
         id: rec.id,
         rec,
         tasks: cached.tasks,
-        instructionsSize: lstatOrUndefined(instructionsPath(dir))?.size ?? 0,
-        instructionsOffset: tracker.instructionsOffset,
+        instructionsSize: cached.instructionsSize,
+        instructionsOffset: cached.instructionsOffset,
         proc: this.procState(rec),
         authFailure: cached.log.authFailure ?? undefined,
         lastTurnFinished: cached.log.lastTurnFinished,
@@ -314,7 +317,16 @@ export class Orchestrator {
     const logKey = fileKey(logPath);
     const reader = prev?.reader ?? new AgentLogReader(logPath);
     if (!prev || prev.logKey !== logKey) reader.read();
-    const c: Cached = { rec, tasks, tasksKey, log: reader.summary(), logKey, reader };
+    const c: Cached = {
+      rec,
+      tasks,
+      tasksKey,
+      log: reader.summary(),
+      logKey,
+      reader,
+      instructionsSize: lstatOrUndefined(instructionsPath(dir))?.size ?? 0,
+      instructionsOffset: readTracker(dir).instructionsOffset,
+    };
     this.cache.set(id, c);
     if (!prev || prev.logKey !== logKey) this.recordCost(dir, c);
     return c;
@@ -529,6 +541,8 @@ export class Orchestrator {
     rec = { ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
     this.save(rec);
     writeTracker(dir, { instructionsOffset: size });
+    const cached = this.cache.get(id);
+    if (cached) cached.instructionsOffset = size;
     if (resume && reason === "new instructions") this.opts.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
     this.opts.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
   }

@@ -148,7 +148,7 @@ complete_all_tasks; result 0.04`,
       Bun.spawn(["bash", "-c", `for i in $(seq 1 15); do d="$0/intern-request-w${w}-$i"; mkdir "$d"; printf '## Instructions from user\\n\\nTask %s\\n' "$i" > "$d/instructions.md"; done`, sb.workspace]),
     );
     await Promise.all(writers.map((p) => p.exited));
-    await waitFor("60 interns spawned", () => o.events.filter((e) => e.event === "spawned" && e.persona === "intern").length >= 60, 20_000);
+    await waitFor("60 interns spawned", () => o.events.filter((e) => e.event === "spawned" && e.persona === "intern").length >= 60, 45_000);
     await waitFor("no request dirs left", () => !readdirSync(sb.workspace).some((d) => d.includes("-request-")));
     const interns = sessionDirs(sb.workspace, "intern");
     expect(interns.length).toBe(60);
@@ -304,9 +304,9 @@ describe("orchestrate: crashes", () => {
     await a.stop("SIGKILL");
     await Promise.all(writers.map((p) => p.exited));
     const b = start();
-    await waitFor("no request dirs left", () => !readdirSync(sb.workspace).some((d) => d.includes("-request-")), 20_000);
+    await waitFor("no request dirs left", () => !readdirSync(sb.workspace).some((d) => d.includes("-request-")), 45_000);
     const interns = () => sessionDirs(sb.workspace, "intern");
-    await waitFor("160 intern sessions ran", () => interns().length === 160 && interns().every((d) => existsSync(join(sb.workspace, d, "agent.jsonl")) && readFileSync(join(sb.workspace, d, "agent.jsonl"), "utf8").includes('"result"')), 20_000);
+    await waitFor("160 intern sessions ran", () => interns().length === 160 && interns().every((d) => existsSync(join(sb.workspace, d, "agent.jsonl")) && readFileSync(join(sb.workspace, d, "agent.jsonl"), "utf8").includes('"result"')), 45_000);
     const names = interns().map((d) => readJsonFile(join(sb.workspace, d, "session.json")).name);
     expect(new Set(names).size).toBe(160);
     for (const d of interns()) {
