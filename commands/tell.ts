@@ -1,9 +1,33 @@
 import { defineCommand } from "citty";
-import { UserError } from "../core/errors";
+import { relative } from "node:path";
+import { tellSession } from "../core/tell";
+import { resolveWorkspace } from "../core/workspace";
+import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({
-  meta: { name: "tell", description: "(not built yet)" },
-  run() {
-    throw new UserError("tell is not built yet", 1);
+  meta: { name: "tell", description: "Give an agent new instructions (appended to its instructions.md; the orchestrator wakes it)" },
+  args: {
+    session: { type: "positional", description: "Session id, name (manager, engineer-1, …) or a unique prefix", required: true },
+    message: { type: "positional", description: 'What to tell it (quote it; "-" reads stdin)', required: true },
+    ...sharedArgs,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const workspace = resolveWorkspace(args.workspace);
+    // Unquoted words after the session are one message, not a silently dropped tail.
+    let message = [args.message, ...args._.slice(2)].join(" ");
+    if (message === "-") message = await Bun.stdin.text();
+
+    const told = await tellSession(workspace, args.session, message);
+
+    if (args.json) {
+      const { session: s } = told;
+      console.log(JSON.stringify({ session: s.id, name: s.name, status: s.status, file: told.file, bytes: told.bytes, delivery: told.delivery }));
+      return;
+    }
+    const s = told.session;
+    // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test, and scripts read this.
+    console.log(`✔ Told ${s.name === s.id ? s.id : `${s.name} (${s.id})`}: appended ${told.bytes} bytes to ${relative(process.cwd(), told.file)}`);
+    console.log(`  ${told.delivery}`);
   },
 });

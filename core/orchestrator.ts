@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { AgentLogReader, type AgentLogSummary } from "./agentlog";
+import { AgentLogReader, type AgentLogSummary, classifyStderr } from "./agentlog";
 import { runnerFor } from "./agents/index";
 import type { AgentRunner } from "./agents/types";
 import { orchestratorTimings } from "./config";
@@ -41,6 +41,8 @@ interface Proc {
   startTime: string;
   adopted: boolean;
   exit?: { code: number | null; signal: string | null };
+  /** A failure on stderr that no restart can fix (bad flags, root + skip-permissions). */
+  fatal?: string;
 }
 
 interface Cached {
@@ -252,7 +254,7 @@ export class Orchestrator {
         instructionsSize: cached.instructionsSize,
         instructionsOffset: cached.instructionsOffset,
         proc: this.procState(rec),
-        authFailure: cached.log.authFailure ?? undefined,
+        fatalFailure: (cached.log.failure?.fatal ? cached.log.failure.reason : undefined) ?? this.procs.get(rec.id)?.fatal,
         lastTurnFinished: cached.log.lastTurnFinished,
         requestTaken: rec.request ? !!lstatOrUndefined(join(dir, CLAIMED_REQUEST)) : false,
         busy: this.busy.has(rec.id),
@@ -508,6 +510,8 @@ export class Orchestrator {
       personaInstructionsPath: join(dir, "persona-instructions.md"),
       skipPermissions: this.opts.skipPermissions,
     };
+    const stderrPath = join(dir, "agent.stderr.log");
+    const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     let child: ReturnType<typeof spawnDetached>;
     try {
       child = spawnDetached({
@@ -522,7 +526,7 @@ export class Orchestrator {
           CLAUDE_WRAPPER_PERSONA: rec.persona,
         },
         stdoutPath: join(dir, "agent.jsonl"),
-        stderrPath: join(dir, "agent.stderr.log"),
+        stderrPath,
       });
     } catch (err) {
       const reason = `could not start the agent: ${errorMessage(err)}`;
@@ -534,6 +538,7 @@ export class Orchestrator {
     const proc: Proc = { pid: child.pid, startTime: child.startTime, adopted: false };
     this.procs.set(id, proc);
     child.exited.then((exit) => {
+      if (exit.code !== 0) proc.fatal = this.fatalOnStderr(stderrPath, stderrOffset);
       proc.exit = exit;
       this.dirty.add(id);
       this.schedule();
@@ -545,6 +550,15 @@ export class Orchestrator {
     if (cached) cached.instructionsOffset = size;
     if (resume && reason === "new instructions") this.opts.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
     this.opts.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
+  }
+
+  /** What this run printed on stderr, if it says a restart cannot help. */
+  private fatalOnStderr(path: string, from: number): string | undefined {
+    const size = lstatOrUndefined(path)?.size ?? 0;
+    if (size <= from) return undefined;
+    const text = readRange(path, from, Math.min(size, from + 64 * 1024)).toString("utf8");
+    const failure = classifyStderr(text);
+    return failure?.fatal ? failure.reason : undefined;
   }
 
   private adopt(id: string, pid: number): void {

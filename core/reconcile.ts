@@ -23,8 +23,8 @@ export interface SessionObs {
   instructionsSize: number;
   instructionsOffset: number;
   proc: ProcState;
-  /** An auth failure read from the agent's log (the fix is in the text). */
-  authFailure?: string;
+  /** A failure no restart can fix (not logged in, bad flags…), with the fix in the text. */
+  fatalFailure?: string;
   /** The agent's last run ended with a result line (a finished turn). */
   lastTurnFinished: boolean;
   /** The claimed request is inside the session dir (claim step 2 done). */
@@ -80,13 +80,13 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number): nu
 
 /** What an ended run means for its session. */
 export function judgeExit(
-  s: Pick<SessionObs, "authFailure" | "rec">,
+  s: Pick<SessionObs, "fatalFailure" | "rec">,
   code: number | null,
   signal: string | null,
   finishedTurn: boolean,
   w: Pick<World, "now" | "maxRestarts" | "backoffBaseMs" | "backoffMaxMs">,
 ): ExitOutcome {
-  if (s.authFailure) return { status: "failed", reason: s.authFailure };
+  if (s.fatalFailure) return { status: "failed", reason: s.fatalFailure };
   if (code === 0 || (code === null && signal === null && finishedTurn)) return { status: "idle" };
   const attempt = s.rec.restarts + 1;
   if (attempt > w.maxRestarts) {

@@ -129,3 +129,19 @@ describe("orchestrate with agents", () => {
     expect(processesOfWorkspace(summary.workspace)).toEqual([]);
   });
 });
+
+describe("orchestrate: failures told on stderr", () => {
+  test("claude refusing how it was started (root + skip-permissions) fails at once, no retries", async () => {
+    sb = sandbox();
+    sb.behave("manager", `echo "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons" >&2; exit 1`);
+    sb.behave("architect", "result 0.01");
+    expect((await run(sb, ["team", "start", "x"])).code).toBe(0);
+    const o = start(["--dangerously-skip-permissions"]);
+    const failed = await o.waitEvent((e) => e.event === "failed" && e.name === "manager", "manager failed");
+    expect(failed.reason).toContain("root");
+    expect(o.events.filter((e) => e.event === "restarting")).toEqual([]);
+    const [call] = calls(dirOf("manager"));
+    expect(call.argv).toContain("--dangerously-skip-permissions");
+    expect(call.argv).not.toContain("--permission-mode");
+  });
+});

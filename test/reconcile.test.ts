@@ -65,7 +65,7 @@ describe("reconcile: sessions", () => {
 
   test("auth failure fails at once, no restart", () => {
     const [a] = reconcile(
-      world([session("a-1", { status: "active" }, { proc: { kind: "exited", pid: 5, code: 1, signal: null }, authFailure: "not logged in: run claude /login" })]),
+      world([session("a-1", { status: "active" }, { proc: { kind: "exited", pid: 5, code: 1, signal: null }, fatalFailure: "not logged in: run claude /login" })]),
     );
     expect(a).toMatchObject({ type: "exit", next: { status: "failed", reason: "not logged in: run claude /login" } });
   });
