@@ -33,7 +33,8 @@ async function resolveCommand(root: AnyCommand, argv: string[], rootName: string
   for (;;) {
     const subs = await resolve(cmd.subCommands);
     if (!subs || Object.keys(subs).length === 0) return { cmd, path, rest };
-    const { values } = flagNames((await resolve(cmd.args)) ?? {});
+    const args = (await resolve(cmd.args)) ?? {};
+    const { values } = flagNames(args);
     let i = 0;
     for (; i < rest.length; i++) {
       const a = rest[i]!;
@@ -43,6 +44,11 @@ async function resolveCommand(root: AnyCommand, argv: string[], rootName: string
     }
     const name = rest[i];
     if (name === undefined || name.startsWith("-")) return { cmd, path, rest };
+    // Flags given before the subcommand belong to this level: `--help` shows this level's
+    // usage, anything unknown is named here rather than silently dropped.
+    const leading = rest.slice(0, i);
+    if (leading.some((a) => a === "--help" || a === "-h")) return { cmd, path, rest };
+    checkFlags(args, leading, path);
     const sub = subs[name] ? await resolve(subs[name]) : undefined;
     if (!sub) {
       const known = Object.keys(subs).join(", ");
@@ -73,9 +79,27 @@ function checkFlags(args: ArgsDef, argv: string[], path: string[]): void {
       continue;
     }
     if (booleans.has(flag) || (flag.startsWith("no-") && booleans.has(flag.slice(3)))) continue;
+    // `-la`: a cluster of one-letter boolean flags, as the argument parser reads it.
+    if (/^-[a-zA-Z]{2,}$/.test(a) && [...flag].every((c) => booleans.has(c))) continue;
     if (flag === "help" || flag === "h") continue;
     throw new UserError(`unknown option ${a.split("=")[0]} for \`${path.join(" ")}\`; see \`${path.join(" ")} --help\``);
   }
+}
+
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+}
+
+/** Colour only for a terminal that wants it (https://no-color.org); never trailing blanks. */
+function wantColor(tty = process.stdout.isTTY): boolean {
+  return !!tty && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+}
+
+async function usageText(cmd: AnyCommand, path: string[], plain = !wantColor()): Promise<string> {
+  const meta = (await resolve(cmd.meta)) ?? {};
+  const usage = await renderUsage({ ...cmd, meta: { ...meta, name: path.join(" ") } } as AnyCommand);
+  const text = plain ? stripAnsi(usage) : usage;
+  return `${text.replace(/[ \t]+$/gm, "")}\n\n`;
 }
 
 /**
@@ -88,20 +112,27 @@ export async function runCli(root: AnyCommand, argv: string[], opts: { name: str
       console.log(opts.version);
       return;
     }
+    // consola drops to warnings only when NODE_ENV=test or TEST is set (as in a project's test
+    // shell): a command's output must not vanish because of that. CONSOLA_LEVEL still wins.
+    const { consola } = await import("consola");
+    if (!process.env.CONSOLA_LEVEL && consola.level < 3) consola.level = 3;
     const { cmd, path, rest } = await resolveCommand(root, argv, opts.name);
     const helpAt = rest.findIndex((a) => a === "--help" || a === "-h");
     const dashdash = rest.indexOf("--");
     if (helpAt >= 0 && (dashdash < 0 || helpAt < dashdash)) {
-      const meta = (await resolve(cmd.meta)) ?? {};
-      const usage = await renderUsage({ ...cmd, meta: { ...meta, name: path.join(" ") } } as AnyCommand);
-      console.log(`${usage}\n`);
+      process.stdout.write(await usageText(cmd, path));
       return;
     }
+    checkFlags((await resolve(cmd.args)) ?? {}, rest, path);
     const subs = await resolve(cmd.subCommands);
     if (subs && Object.keys(subs).length && !cmd.run && !cmd.default) {
+      if (rest.length === 0) {
+        // `claude-wrapper` or `claude-wrapper team` alone: show what there is to run.
+        process.stderr.write(await usageText(cmd, path, !wantColor(process.stderr.isTTY)));
+        process.exit(2);
+      }
       throw new UserError(`\`${path.join(" ")}\` needs a command (${Object.keys(subs).join(", ")}); see \`${path.join(" ")} --help\``);
     }
-    checkFlags((await resolve(cmd.args)) ?? {}, rest, path);
     await runCommand(root, { rawArgs: argv });
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -109,10 +140,16 @@ export async function runCli(root: AnyCommand, argv: string[], opts: { name: str
       process.stderr.write(`${opts.name}: ${err.message}\n`);
       process.exit(err.exitCode);
     }
-    if (typeof code === "string" && code.startsWith("E")) {
+    if ((err as Error).name === "CLIError") {
       // citty's own argument errors (missing positional, bad enum value): a user's mistake.
-      process.stderr.write(`${opts.name}: ${errorMessage(err).replace(/\x1b\[[0-9;]*m/g, "")}\n`);
+      process.stderr.write(`${opts.name}: ${stripAnsi(errorMessage(err))}\n`);
       process.exit(2);
+    }
+    if (typeof code === "string" && /^E[A-Z0-9_]+$/.test(code)) {
+      // The system said no (permissions, a full disk, a file where a dir should be, a lock
+      // held elsewhere): not a bug in this program, so one line and exit 1.
+      process.stderr.write(`${opts.name}: ${errorMessage(err)}\n`);
+      process.exit(1);
     }
     throw err;
   }

@@ -10,7 +10,6 @@ import {
   type Stats,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import lockfile from "proper-lockfile";
 
 let tmpCounter = 0;
 
@@ -116,6 +115,9 @@ export function readJson<T = unknown>(path: string): T | undefined {
  * writers meet: appends to instructions.md from the orchestrator, `tell` and agents' helpers.
  */
 export async function withFileLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+  // Loaded on first use: proper-lockfile (with graceful-fs under it) adds ~20 ms to the start of
+  // every command that imports this module, and most of them only read.
+  const { default: lockfile } = await import("proper-lockfile");
   const release = await lockfile.lock(path, {
     realpath: false,
     stale: 10_000,

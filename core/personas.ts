@@ -136,12 +136,17 @@ export interface RenderContext {
   personas: Map<string, Persona>;
 }
 
+/** Single-quote for a POSIX shell: the path may hold spaces, and `<short-name>` must not redirect. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The shell lines an agent runs to ask for a teammate (relative to the project root). */
 export function requestExample(workspaceRel: string, persona: string, sessionId: string): string {
   const dir = `${workspaceRel}/${persona}-request-<short-name>`;
   return [
-    `mkdir -p ${dir}`,
-    `cat > ${dir}/instructions.md <<'EOF'`,
+    `mkdir -p ${shellQuote(dir)}`,
+    `cat > ${shellQuote(`${dir}/instructions.md`)} <<'EOF'`,
     `## Instructions from ${sessionId}`,
     "",
     "<what you need done, the files involved, and how you will know it is finished>",

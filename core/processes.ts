@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 
 /**
  * The kernel's start time of a process: field 22 of /proc/<pid>/stat on Linux (clock ticks since
@@ -8,6 +8,8 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 export function processStartTime(pid: number): string | undefined {
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   if (process.platform === "linux") {
+    // A gone PID is the common case in listings: answer it without a thrown (and costly) ENOENT.
+    if (!existsSync(`/proc/${pid}`)) return undefined;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
@@ -52,10 +54,33 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+  // The group is in the table; on Linux, zombies waiting to be reaped (by init, for agents a
+  // crashed orchestrator left: that can take seconds) keep it there while nothing runs.
+  return process.platform === "linux" ? liveGroupMember(pgid) : true;
+}
+
+function liveGroupMember(pgid: number): boolean {
+  const running = (pid: string) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return f[0] !== "Z" && Number(f[2]) === pgid;
+    } catch {
+      return false;
+    }
+  };
+  // The leader first: while it runs (the usual case) there is no need to look further.
+  if (running(String(pgid))) return true;
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return true;
+  }
+  return names.some((n) => /^\d+$/.test(n) && running(n));
 }
 
 export interface SpawnedAgent {

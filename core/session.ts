@@ -47,6 +47,12 @@ export interface SessionRecord {
   endedAt?: string | null;
   /** The requester has been told how this session ended (completed or failed). */
   notified?: boolean;
+  /**
+   * Set while an agent is being started, until its PID is recorded: the bytes of instructions.md
+   * it is handed and the sizes of its output files before it ran. After a crash in between, a
+   * grown output file (or a live process) says the run happened; otherwise it never started.
+   */
+  launch?: { instructionsSize: number; stdoutSize: number; stderrSize: number } | null;
 }
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {

@@ -66,13 +66,18 @@ function sections(markdown: string): string[] {
   const lines = markdown.split("\n");
   const out: string[] = [];
   let start = 0;
+  // The open fence: a closing one is the same character, at least as long, with nothing after.
   let fence: string | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const f = /^\s{0,3}(`{3,}|~{3,})/.exec(line);
+    const f = /^\s{0,3}(`{3,}|~{3,})(.*)$/.exec(line);
     if (f) {
-      if (!fence) fence = f[1]![0];
-      else if (f[1]![0] === fence) fence = undefined;
+      const run = f[1]!;
+      if (!fence) {
+        if (run[0] === "~" || !f[2]!.includes("`")) fence = run;
+      } else if (run[0] === fence[0] && run.length >= fence.length && !f[2]!.trim()) {
+        fence = undefined;
+      }
       continue;
     }
     if (!fence && i > start && /^\s{0,3}#{2,6}\s+task\s*:/i.test(line)) {

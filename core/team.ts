@@ -14,7 +14,7 @@ const MAX_GOAL_CHARS = 20_000;
 
 /** A count flag: a whole number from 0 to the cap, or one clear line saying what is wrong. */
 export function parseCount(flag: string, raw: string | undefined, fallback = 0): number {
-  if (raw === undefined || raw === "") return fallback;
+  if (raw === undefined) return fallback;
   if (!/^\d+$/.test(String(raw).trim())) {
     throw new UserError(`--${flag} must be a whole number from 0 to ${MAX_TEAM_MEMBERS}, got "${raw}"`);
   }
@@ -65,7 +65,9 @@ export function createSession(
   if (!persona) throw new UserError(`unknown persona ${m.persona}`);
   const { id, path } = allocateSessionDir(workspace, m.persona);
   writeFirstInstructions(path, m.from, m.instructions);
-  writeFileAtomic(join(path, "tasks.md"), `# Tasks for ${id}\n\n${taskBlock(m.firstTask)}`);
+  const title = taskTitle(m.firstTask);
+  const more = title !== m.firstTask.trim() ? "The whole of it is in instructions.md." : "";
+  writeFileAtomic(join(path, "tasks.md"), `# Tasks for ${id}\n\n${taskBlock(title, "pending", more)}`);
   writeTracker(path, { instructionsOffset: 0 });
   writeFileAtomic(
     join(path, "persona-instructions.md"),
@@ -82,6 +84,12 @@ export function createSession(
   );
   writeSession(path, newSessionRecord({ id, persona: m.persona, name: m.name, requestedBy: m.requestedBy }));
   return { id, persona: m.persona, name: m.name, dir: path };
+}
+
+/** A task heading is one line: the goal's first line, shortened if it runs long. */
+export function taskTitle(text: string, max = 200): string {
+  const line = text.trim().split(/\r?\n/, 1)[0]!.trim();
+  return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
 }
 
 export function teamMembers(goal: string, engineers: number, interns: number): Member[] {
@@ -116,11 +124,17 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
 /** `team start`: refuse a second live team, then lay out every member. */
 export async function startTeam(workspace: string, goal: string, engineers: number, interns: number): Promise<CreatedSession[]> {
   ensureWorkspace(workspace);
-  const release = await lockfile.lock(workspace, {
-    lockfilePath: join(workspace, ".team.lock"),
-    realpath: false,
-    retries: { retries: 20, minTimeout: 20, maxTimeout: 200 },
-  });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(workspace, {
+      lockfilePath: join(workspace, ".team.lock"),
+      realpath: false,
+      retries: { retries: 20, minTimeout: 20, maxTimeout: 200 },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+    throw new UserError(`another \`team start\` is laying out a team in ${workspace}; wait for it, then check \`claude-wrapper team status\``, 4);
+  }
   try {
     const live = liveTeam(workspace);
     if (live.length > 0) {

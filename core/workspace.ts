@@ -22,7 +22,20 @@ export function ensureWorkspace(workspace: string): void {
   if (st && !st.isDirectory()) {
     throw new UserError(`workspace ${workspace} exists but is not a directory; pass --workspace DIR`);
   }
-  mkdirSync(workspace, { recursive: true });
+  try {
+    mkdirSync(workspace, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOTDIR" || code === "EEXIST"
+        ? "a parent of it is a file, not a directory"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "EROFS"
+            ? "the filesystem is read-only"
+            : (err as Error).message;
+    throw new UserError(`cannot create workspace ${workspace}: ${why}; pass --workspace DIR`, 1);
+  }
 }
 
 export function requireWorkspace(workspace: string): void {

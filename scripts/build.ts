@@ -11,27 +11,27 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const watcherVersion: string = (await Bun.file(join(root, "node_modules/@parcel/watcher/package.json")).json()).version;
 
-interface Target {
+export interface Target {
   bun: string;
   watcher: string;
   out: string;
 }
 
-const all: Target[] = [
+export const all: Target[] = [
   { bun: "bun-linux-x64", watcher: "linux-x64-glibc", out: "claude-wrapper-linux-x64" },
   { bun: "bun-linux-arm64", watcher: "linux-arm64-glibc", out: "claude-wrapper-linux-arm64" },
   { bun: "bun-darwin-x64", watcher: "darwin-x64", out: "claude-wrapper-darwin-x64" },
   { bun: "bun-darwin-arm64", watcher: "darwin-arm64", out: "claude-wrapper-darwin-arm64" },
 ];
 
-function hostTarget(): Target {
+export function hostTarget(): Target {
   const arch = process.arch === "arm64" ? "arm64" : "x64";
   const watcher = process.platform === "linux" ? `linux-${arch}-glibc` : `${process.platform}-${arch}`;
   return { bun: `bun-${process.platform}-${arch}`, watcher, out: "claude-wrapper" };
 }
 
 /** npm installs only this platform's optional addon; fetch another one's package by name. */
-async function ensureWatcherPackage(platform: string): Promise<void> {
+export async function ensureWatcherPackage(platform: string): Promise<void> {
   const dest = join(root, "node_modules/@parcel", `watcher-${platform}`);
   if (existsSync(join(dest, "watcher.node"))) return;
   const tmp = mkdtempSync(join(tmpdir(), "cw-watcher-"));
@@ -48,33 +48,42 @@ async function ensureWatcherPackage(platform: string): Promise<void> {
   }
 }
 
+/** The `bun build --compile` command line for one target (tests compile probes with it too). */
+export function compileArgv(t: Target, entry: string, outfile: string): string[] {
+  return [
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify",
+    "--sourcemap=none",
+    `--target=${t.bun}`,
+    `--define=WATCHER_NATIVE="${t.watcher}"`,
+    entry,
+    "--outfile",
+    outfile,
+  ];
+}
+
 async function build(t: Target): Promise<void> {
   await ensureWatcherPackage(t.watcher);
   const outfile = join(root, "dist", t.out);
+  // Build beside the target and rename over it: a binary that is running (a test, a demo) keeps
+  // its old inode, and nobody ever executes half a file.
+  const tmpfile = join(root, "dist", `.${t.out}.${process.pid}.tmp`);
   const started = performance.now();
-  const r = Bun.spawnSync(
-    [
-      process.execPath,
-      "build",
-      "--compile",
-      "--minify",
-      "--sourcemap=none",
-      `--target=${t.bun}`,
-      `--define=WATCHER_NATIVE="${t.watcher}"`,
-      join(root, "cli.ts"),
-      "--outfile",
-      outfile,
-    ],
-    { cwd: root, stdout: "pipe", stderr: "inherit" },
-  );
+  const r = Bun.spawnSync(compileArgv(t, join(root, "cli.ts"), tmpfile), { cwd: root, stdout: "pipe", stderr: "inherit" });
   if (r.exitCode !== 0) {
+    rmSync(tmpfile, { force: true });
     process.stderr.write(r.stdout.toString());
     throw new Error(`build for ${t.bun} failed`);
   }
+  renameSync(tmpfile, outfile);
   const size = Bun.file(outfile).size;
   console.log(`built ${join("dist", t.out)} (${t.bun}, ${(size / 1024 / 1024).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-mkdirSync(join(root, "dist"), { recursive: true });
-const targets = process.argv.includes("--all") ? all : [hostTarget()];
-for (const t of targets) await build(t);
+if (import.meta.main) {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const targets = process.argv.includes("--all") ? all : [hostTarget()];
+  for (const t of targets) await build(t);
+}

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { consola } from "consola";
 import { relative } from "node:path";
 import { parseCount, startTeam, validateGoal } from "../../core/team";
 import { resolveWorkspace } from "../../core/workspace";
@@ -26,8 +25,11 @@ export default defineCommand({
       console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));
       return;
     }
-    consola.success(`Team created in ${relative(process.cwd(), workspace) || "."}`);
-    for (const s of created) consola.log(`  ${s.name.padEnd(14)} ${s.id}`);
-    consola.log(`\nNext: \`claude-wrapper orchestrate\` starts the agents; \`claude-wrapper attach --list\` shows them.`);
+    // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
+    // and the result of a command must never depend on that.
+    const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
+    for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id}`);
+    lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");
+    console.log(lines.join("\n"));
   },
 });
