@@ -1,9 +1,65 @@
 import { defineCommand } from "citty";
+import { join } from "node:path";
 import { UserError } from "../core/errors";
+import { jsonLines, paint, wantColor, writeStdout } from "../core/format";
+import { listJson, listRows, matchesFilter } from "../core/listing";
+import { findSession } from "../core/lookup";
+import { runShell, visibleFiles } from "../core/shell";
+import { readTaskProgress } from "../core/task-progress";
+import { renderAttachBanner, renderList } from "../core/team-view";
+import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({
-  meta: { name: "attach", description: "(not built yet)" },
-  run() {
-    throw new UserError("attach is not built yet", 1);
+  meta: {
+    name: "attach",
+    description: "Open a shell in a session's directory (the manager's by default), or list sessions with --list",
+  },
+  args: {
+    session: { type: "positional", description: "Session id, name (manager, engineer-1, …) or a unique prefix", required: false },
+    list: { type: "boolean", alias: "l", description: "List sessions grouped by persona instead of attaching" },
+    filter: { type: "string", description: "With --list: only personas or names holding these dash-separated words", valueHint: "words" },
+    all: { type: "boolean", alias: "a", description: "With --list: include archived (completed) sessions" },
+    ...sharedArgs,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const workspace = resolveWorkspace(args.workspace);
+    const listing = args.list || args.filter !== undefined || args.all || args.json;
+    if (listing && args.session) {
+      throw new UserError(`attach --list lists sessions; to attach to ${args.session} drop --list/--filter/--all/--json`);
+    }
+    requireWorkspace(workspace);
+
+    if (listing) {
+      let rows = listRows(workspace, { all: args.all });
+      if (args.filter !== undefined) rows = rows.filter((r) => matchesFilter(r, args.filter!));
+      if (args.json) {
+        await writeStdout(jsonLines(rows.map(listJson)));
+        return;
+      }
+      if (!rows.length) {
+        const why = args.filter !== undefined ? `match "${args.filter}"` : `in ${workspace}${args.all ? "" : " (--all includes archived ones)"}`;
+        process.stdout.write(`No sessions ${why}.\n`);
+        return;
+      }
+      process.stdout.write(`${renderList(rows, paint(wantColor())).join("\n")}\n`);
+      return;
+    }
+
+    const row = findSession(workspace, args.session);
+    const tasks = readTaskProgress(join(row.dir, "tasks.md"));
+    process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(wantColor(process.stderr))).join("\n")}\n`);
+
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      CLAUDE_WRAPPER_SESSION_ID: row.id,
+      CLAUDE_WRAPPER_SESSION_DIR: row.dir,
+      // So claude-wrapper run inside the session dir still finds this workspace.
+      [WORKSPACE_ENV]: workspace,
+    };
+    // A shell is not an agent: nothing may take it for one (team stop's sweep looks for this).
+    delete env.CLAUDE_WRAPPER_PERSONA;
+    process.exit(await runShell(row.dir, env));
   },
 });

@@ -1,9 +1,31 @@
 import { defineCommand } from "citty";
-import { UserError } from "../core/errors";
+import { jsonDocument, paint, wantColor, writeStdout } from "../core/format";
+import { teamSnapshot } from "../core/status";
+import { renderDashboard } from "../core/team-view";
+import { requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({
-  meta: { name: "track", description: "(not built yet)" },
-  run() {
-    throw new UserError("track is not built yet", 1);
+  meta: {
+    name: "track",
+    description: "Live dashboard of the team: status, task progress, cost, runtime, last activity (redraws on changes)",
+  },
+  args: { ...sharedArgs, ...jsonArg },
+  async run({ args }) {
+    const workspace = resolveWorkspace(args.workspace);
+    requireWorkspace(workspace);
+
+    if (args.json) {
+      await writeStdout(jsonDocument({ ...teamSnapshot(workspace, { activity: true }) }, ["sessions"]));
+      return;
+    }
+    // Not a terminal (a pipe, a file, CI): one frame, then exit.
+    if (!process.stdout.isTTY) {
+      process.stdout.write(`${renderDashboard(teamSnapshot(workspace, { activity: true }), paint(false)).join("\n")}\n`);
+      return;
+    }
+    const { runLiveView } = await import("../core/live-view");
+    const p = paint(wantColor());
+    await runLiveView(workspace, (size) => renderDashboard(teamSnapshot(workspace, { activity: true }), p, size));
   },
 });

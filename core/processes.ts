@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 
 /**
  * The kernel's start time of a process: field 22 of /proc/<pid>/stat on Linux (clock ticks since
@@ -89,6 +89,18 @@ export interface SpawnedAgent {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
+/** Open an output file for appending, never through a symlink (it could point anywhere). */
+function openOutput(path: string): number {
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") {
+      throw new Error(`${path} is a symlink; an agent's output goes only to a regular file in its session dir (remove the link)`);
+    }
+    throw err;
+  }
+}
+
 /**
  * Start a command as the leader of its own session and process group, stdout and stderr
  * appended to files (never a pipe: the agent must outlive a crashed orchestrator), stdin closed.
@@ -100,8 +112,14 @@ export function spawnDetached(opts: {
   stdoutPath: string;
   stderrPath: string;
 }): SpawnedAgent {
-  const out = openSync(opts.stdoutPath, "a");
-  const err = openSync(opts.stderrPath, "a");
+  const out = openOutput(opts.stdoutPath);
+  let err: number;
+  try {
+    err = openOutput(opts.stderrPath);
+  } catch (e) {
+    closeSync(out);
+    throw e;
+  }
   let resolveExit!: (v: { code: number | null; signal: string | null }) => void;
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => (resolveExit = r));
   try {

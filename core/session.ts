@@ -96,6 +96,23 @@ export function readSession(dir: string, id: string, persona: string): SessionRe
   return text === undefined ? undefined : sessionFromText(text, id, persona);
 }
 
+/** Records made up for a session.json that could not be read as one (see `isStandIn`). */
+const standIns = new WeakSet<SessionRecord>();
+
+function standIn(rec: SessionRecord): SessionRecord {
+  standIns.add(rec);
+  return rec;
+}
+
+/**
+ * True for the `failed` record sessionFromText answers in place of a corrupt session.json: it
+ * says what is wrong, but it is not the file's content, so it must never be written back (that
+ * would erase what a person could still repair). Copies of it (`{ ...rec }`) are not marked.
+ */
+export function isStandIn(rec: SessionRecord): boolean {
+  return standIns.has(rec);
+}
+
 /**
  * session.json's text as a validated record (readSession without the read, for callers that read
  * many files their own way). Corrupt text answers a record in `failed` with the reason.
@@ -105,16 +122,17 @@ export function sessionFromText(text: string, id: string, persona: string): Sess
   try {
     raw = JSON.parse(text);
   } catch {
-    return newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is corrupt" });
+    return standIn(newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is corrupt" }));
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is not an object" });
+    return standIn(newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is not an object" }));
   }
   const base = newSessionRecord({ id, persona, name: id });
   const rec: SessionRecord = { ...base, ...raw, id, persona };
   if (!STATUSES.includes(rec.status)) {
     rec.status = "failed";
     rec.error = `session.json has an unknown status: ${String(raw.status)}`;
+    standIn(rec);
   }
   for (const k of ["costUsd", "inputTokens", "outputTokens", "turns", "restarts", "runs"] as const) {
     if (typeof rec[k] !== "number" || !Number.isFinite(rec[k])) rec[k] = 0;

@@ -1,9 +1,23 @@
 import { defineCommand } from "citty";
-import { UserError } from "../../core/errors";
+import { jsonDocument, paint, wantColor, writeStdout } from "../../core/format";
+import { teamSnapshot } from "../../core/status";
+import { renderStatus } from "../../core/team-view";
+import { requireWorkspace, resolveWorkspace } from "../../core/workspace";
+import { jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({
-  meta: { name: "status", description: "(not built yet)" },
-  run() {
-    throw new UserError("status is not built yet", 1);
+  meta: { name: "status", description: "The team at a glance: orchestrator, sessions by status, tasks, cost" },
+  args: { ...sharedArgs, ...jsonArg },
+  async run({ args }) {
+    const workspace = resolveWorkspace(args.workspace);
+    requireWorkspace(workspace);
+
+    const snapshot = teamSnapshot(workspace);
+
+    if (args.json) {
+      await writeStdout(jsonDocument({ ...snapshot }, ["sessions"]));
+      return;
+    }
+    process.stdout.write(`${renderStatus(snapshot, paint(wantColor())).join("\n")}\n`);
   },
 });

@@ -1,0 +1,116 @@
+/**
+ * Human renderings of the team (`attach --list`, `team status`, `track`): plain text, coloured
+ * only through the Paint passed in, so pipes and NO_COLOR get the same layout without escapes.
+ */
+import type { SessionRow } from "./listing";
+import { type Paint, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
+import type { StatusRow, TeamSnapshot } from "./status";
+
+function statusText(row: SessionRow, p: Paint): string {
+  const text = row.archived ? `${row.status} (archived)` : row.status;
+  return p.status(row.status, text);
+}
+
+/** `attach --list`: a heading per persona, then its sessions. */
+export function renderList(rows: SessionRow[], p: Paint): string[] {
+  const out: string[] = [];
+  const groups = new Map<string, SessionRow[]>();
+  for (const r of rows) groups.set(r.persona, [...(groups.get(r.persona) ?? []), r]);
+  for (const [persona, members] of groups) {
+    if (out.length) out.push("");
+    const label = members[0]!.label;
+    out.push(p.bold(label === persona ? persona : `${label} (${persona})`));
+    out.push(
+      ...table(
+        ["NAME", "SESSION ID", "STATUS", "STARTED", "PID"],
+        members.map((r) => [r.name, r.id, statusText(r, p), formatTime(r.startedAt), r.pid ? String(r.pid) : "-"]),
+        { indent: "  ", paint: p },
+      ),
+    );
+  }
+  return out;
+}
+
+/** What `attach` says on stderr before the shell starts: where you are and what is there. */
+export function renderAttachBanner(row: SessionRow, tasks: { done: number; total: number }, files: string[], p: Paint): string[] {
+  const state = [statusText(row, p), row.pid ? `PID ${row.pid}` : "", `tasks ${tasks.done}/${tasks.total} done`].filter(Boolean);
+  return [
+    `${p.bold(`Attached to ${row.name}`)} ${row.id} — ${state.join(", ")}`,
+    `  ${row.dir}`,
+    `  ${plural(files.length, "file")}: ${files.join("  ")}`,
+    p.dim("  Exit the shell (exit or Ctrl-D) to come back."),
+  ];
+}
+
+function countsLine(s: TeamSnapshot, p: Paint): string {
+  const parts = Object.entries(s.counts).map(([status, n]) => p.status(status as SessionRow["status"], `${status} ${n}`));
+  return parts.length ? parts.join(" · ") : "no sessions";
+}
+
+function orchestratorLine(s: TeamSnapshot, p: Paint): string {
+  return s.orchestrator
+    ? `orchestrator ${p.green("running")} (PID ${s.orchestrator.pid}, since ${formatTime(s.orchestrator.startedAt, true)})`
+    : `orchestrator ${p.dim("not running")}`;
+}
+
+function totalsLine(s: TeamSnapshot): string {
+  const t = s.totals;
+  return `tasks ${t.tasksDone}/${t.tasksTotal} · cost ${formatCost(t.costUsd)} · tokens ${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`;
+}
+
+function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] {
+  const header = ["WHO", "NAME", "STATUS", "TASKS", "COST", "RUNTIME", ...(activity ? ["LAST ACTIVITY"] : []), "PID", "SESSION ID"];
+  return table(
+    header,
+    rows.map((r) => [
+      r.label,
+      r.name,
+      statusText(r, p),
+      `${r.tasksDone}/${r.tasksTotal}`,
+      formatCost(r.costUsd),
+      formatDuration(r.runtimeMs),
+      ...(activity ? [formatTime(r.lastActivityAt, true)] : []),
+      r.pid ? String(r.pid) : "-",
+      r.id,
+    ]),
+    { right: [3, 4, 5], paint: p },
+  );
+}
+
+function archivedLine(s: TeamSnapshot): string[] {
+  const archived = s.sessions.filter((r) => r.archived);
+  if (!archived.length) return [];
+  const cost = archived.reduce((sum, r) => sum + r.costUsd, 0);
+  return ["", `${plural(archived.length, "archived session")} (completed, ${formatCost(cost)}); \`attach --list --all\` lists them`];
+}
+
+/** `team status`: the whole team at a glance. */
+export function renderStatus(s: TeamSnapshot, p: Paint): string[] {
+  const live = s.sessions.filter((r) => !r.archived);
+  return [
+    `${p.bold("Team")} ${s.workspace}`,
+    orchestratorLine(s, p),
+    `${plural(s.totals.sessions, "session")} (${s.totals.running} running): ${countsLine(s, p)}`,
+    totalsLine(s),
+    ...(live.length ? ["", ...sessionTable(live, p, false)] : []),
+    ...archivedLine(s),
+  ];
+}
+
+/** `track`: a screenful, redrawn on workspace events; times are as of the last event. */
+export function renderDashboard(s: TeamSnapshot, p: Paint, size?: { rows: number; columns: number }): string[] {
+  const live = s.sessions.filter((r) => !r.archived);
+  const head = [
+    `${p.bold("claude-wrapper track")} ${s.workspace} ${p.dim(`as of ${formatTime(s.at, true)}`)}`,
+    `${orchestratorLine(s, p)} · ${s.totals.running} running · ${countsLine(s, p)}`,
+    totalsLine(s),
+    "",
+  ];
+  let body = live.length ? sessionTable(live, p, true) : ["no sessions yet: `claude-wrapper team start \"<goal>\"`"];
+  const foot = [...archivedLine(s), ...(size ? ["", p.dim("q or Ctrl-C to quit")] : [])];
+  if (size) {
+    const room = Math.max(2, size.rows - head.length - foot.length);
+    if (body.length > room) body = [...body.slice(0, room - 1), p.dim(`… ${body.length - room + 1} more`)];
+  }
+  return [...head, ...body, ...foot];
+}
