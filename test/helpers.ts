@@ -180,3 +180,56 @@ export function processesOfWorkspace(workspace: string): number[] {
   }
   return out;
 }
+
+/** Each run the fake claude recorded in a session dir (argv, pid, env facts), oldest first. */
+export function fakeCalls(dir: string): Array<{ argv: string[]; pid: number; [k: string]: any }> {
+  const f = join(dir, "fake-claude.calls.jsonl");
+  let text = "";
+  try {
+    text = readFileSync(f, "utf8");
+  } catch {
+    return [];
+  }
+  return text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** A session dir (live or archived) by the name in its session.json. */
+export function sessionByName(workspace: string, name: string): string | undefined {
+  for (const d of readdirSync(workspace)) {
+    try {
+      if (readJsonFile(join(workspace, d, "session.json")).name === name) return join(workspace, d);
+    } catch {}
+  }
+  return undefined;
+}
+
+/** SIGKILL every process group still carrying this workspace in its environment. */
+export function killWorkspaceProcesses(workspace: string): void {
+  for (const pid of processesOfWorkspace(workspace)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+  }
+}
+
+/**
+ * Orchestrators a test file starts, with short stop/backoff timings; `teardown` kills them and
+ * anything they left, then removes the sandbox (call it from afterEach).
+ */
+export function orchestratorPool() {
+  const started: OrchestratorProc[] = [];
+  return {
+    start(sb: Sandbox, extra: string[] = []): OrchestratorProc {
+      for (const [k, v] of Object.entries({ CLAUDE_WRAPPER_STOP_GRACE_MS: "300", CLAUDE_WRAPPER_BACKOFF_MS: "50" })) sb.env[k] ??= v;
+      const o = orchestrate(sb, extra);
+      started.push(o);
+      return o;
+    },
+    async teardown(sb: Sandbox | undefined): Promise<void> {
+      for (const o of started.splice(0)) await o.stop("SIGKILL");
+      if (!sb) return;
+      killWorkspaceProcesses(sb.workspace);
+      sb.cleanup();
+    },
+  };
+}

@@ -2,39 +2,22 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type OrchestratorProc, type Sandbox, archiveDirs, orchestrate, processesOfWorkspace, readJsonFile, run, sandbox, sessionDirs, waitFor } from "./helpers";
+import { type Sandbox, archiveDirs, fakeCalls, orchestratorPool, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
 
 setDefaultTimeout(60_000);
 
 let sb: Sandbox;
-const orchestrators: OrchestratorProc[] = [];
-
-function start(extra: string[] = []): OrchestratorProc {
-  Object.assign(sb.env, { CLAUDE_WRAPPER_STOP_GRACE_MS: "300", CLAUDE_WRAPPER_BACKOFF_MS: "50" });
-  const o = orchestrate(sb, extra);
-  orchestrators.push(o);
-  return o;
-}
+const pool = orchestratorPool();
+const start = (extra: string[] = []) => pool.start(sb, extra);
+const calls = fakeCalls;
 
 function dirOf(name: string): string {
-  for (const d of readdirSync(sb.workspace)) {
-    const f = join(sb.workspace, d, "session.json");
-    if (existsSync(f) && readJsonFile(f).name === name) return join(sb.workspace, d);
-  }
-  throw new Error(`no session named ${name}`);
+  const dir = sessionByName(sb.workspace, name);
+  if (!dir) throw new Error(`no session named ${name}`);
+  return dir;
 }
 
-const calls = (dir: string) => readFileSync(join(dir, "fake-claude.calls.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-
-afterEach(async () => {
-  for (const o of orchestrators.splice(0)) await o.stop("SIGKILL");
-  for (const pid of processesOfWorkspace(sb.workspace)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {}
-  }
-  sb.cleanup();
-});
+afterEach(() => pool.teardown(sb));
 
 // Claude Code's not-logged-in output, as observed (../shared/CLAUDE-CLI.md).
 const NOT_LOGGED_IN = `echo '{"type":"assistant","message":{"content":[{"type":"text","text":"Not logged in · Please run /login"}]},"error":"authentication_failed","session_id":"'$sid'"}'

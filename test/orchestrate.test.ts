@@ -6,14 +6,15 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  type OrchestratorProc,
   type Sandbox,
   archiveDirs,
-  orchestrate,
+  fakeCalls,
+  orchestratorPool,
   processesOfWorkspace,
   readJsonFile,
   run,
   sandbox,
+  sessionByName,
   sessionDirs,
   waitFor,
 } from "./helpers";
@@ -21,13 +22,10 @@ import {
 setDefaultTimeout(60_000);
 
 let sb: Sandbox;
-const orchestrators: OrchestratorProc[] = [];
-
-function start(extra: string[] = []): OrchestratorProc {
-  const o = orchestrate(sb, extra);
-  orchestrators.push(o);
-  return o;
-}
+const pool = orchestratorPool();
+const start = (extra: string[] = []) => pool.start(sb, extra);
+const calls = fakeCalls;
+const byName = (name: string) => sessionByName(sb.workspace, name);
 
 async function team(goal = "Build it", extra: string[] = []) {
   const r = await run(sb, ["team", "start", goal, ...extra]);
@@ -38,30 +36,7 @@ function fast(env: Record<string, string> = {}) {
   Object.assign(sb.env, { CLAUDE_WRAPPER_STOP_GRACE_MS: "300", CLAUDE_WRAPPER_BACKOFF_MS: "50", CLAUDE_WRAPPER_MAX_RESTARTS: "2", ...env });
 }
 
-function calls(dir: string): Array<{ argv: string[]; pid: number }> {
-  const f = join(dir, "fake-claude.calls.jsonl");
-  if (!existsSync(f)) return [];
-  return readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
-
-/** Find a session dir (live or archived) by the name recorded in its session.json. */
-function byName(name: string): string | undefined {
-  for (const d of readdirSync(sb.workspace)) {
-    const f = join(sb.workspace, d, "session.json");
-    if (existsSync(f) && readJsonFile(f).name === name) return join(sb.workspace, d);
-  }
-  return undefined;
-}
-
-afterEach(async () => {
-  for (const o of orchestrators.splice(0)) await o.stop("SIGKILL");
-  for (const pid of processesOfWorkspace(sb.workspace)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {}
-  }
-  sb.cleanup();
-});
+afterEach(() => pool.teardown(sb));
 
 describe("orchestrate", () => {
   test("manager → engineer → intern chain runs to archive, requesters woken", async () => {
