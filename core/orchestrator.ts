@@ -20,7 +20,7 @@ import { type Persona, loadPersonas, readGoal } from "./personas";
 import { isOurProcess, processStartTime, spawnDetached, stopGroup } from "./processes";
 import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
 import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "./requests";
-import { type SessionRecord, readSession, readTracker, writeSession, writeTracker } from "./session";
+import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, writeTracker } from "./session";
 import { type TaskSummary, readTasks } from "./tasks";
 import { type WatchHandle, watchTree } from "./watch";
 import { archiveDirName, listEntries, projectRoot } from "./workspace";
@@ -47,6 +47,9 @@ interface Proc {
 
 interface Cached {
   rec: SessionRecord;
+  /** fileKey of session.json and tracker.json when last read or written by us. */
+  sessionKey: string;
+  trackerKey: string;
   tasks: TaskSummary;
   tasksKey: string;
   log: AgentLogSummary;
@@ -58,20 +61,28 @@ interface Cached {
 }
 
 const FIRST_PROMPT = "Start working on your assigned tasks";
+/**
+ * At most this much of new instructions goes into a resume prompt: one argv string may not pass
+ * 128 KB (E2BIG), so a longer block is pointed to rather than copied.
+ */
+const MAX_NEWS_BYTES = 64 * 1024;
 
+/** Identity of a file's content, short of reading it: an atomic rewrite is a new inode. */
 function fileKey(path: string): string {
   const st = lstatOrUndefined(path);
-  return st ? `${st.size}:${st.mtimeMs}` : "";
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "";
 }
 
 /** Find a process whose environment names this session (after a crash between spawn and record). */
-function findAgentByEnv(sessionId: string): { pid: number; startTime: string } | undefined {
+function findAgentByEnv(workspace: string, sessionId: string, persona: string): { pid: number; startTime: string } | undefined {
   if (process.platform !== "linux") return undefined;
-  const needle = `CLAUDE_WRAPPER_SESSION_ID=${sessionId}\0`;
+  // All three: an `attach` shell in the session dir also carries the session id (not the persona).
+  const needles = [`\0CLAUDE_WRAPPER_SESSION_ID=${sessionId}\0`, `\0CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`, `\0CLAUDE_WRAPPER_PERSONA=${persona}\0`];
   for (const p of readdirSync("/proc")) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (!readFileSync(`/proc/${p}/environ`, "utf8").includes(needle)) continue;
+      const env = `\0${readFileSync(`/proc/${p}/environ`, "utf8")}`;
+      if (!needles.every((n) => env.includes(n))) continue;
       const pid = Number(p);
       const startTime = processStartTime(pid);
       // The group leader is the agent we spawned; its children carry the same env.
@@ -81,6 +92,12 @@ function findAgentByEnv(sessionId: string): { pid: number; startTime: string } |
     } catch {}
   }
   return undefined;
+}
+
+/** Whether an agent started at `launch` left any output (agent.jsonl or its stderr grew). */
+function launched(dir: string, launch: NonNullable<SessionRecord["launch"]>): boolean {
+  const grew = (file: string, before: unknown) => (lstatOrUndefined(join(dir, file))?.size ?? 0) > (typeof before === "number" ? before : 0);
+  return grew("agent.jsonl", launch.stdoutSize) || grew("agent.stderr.log", launch.stderrSize);
 }
 
 export class Orchestrator {
@@ -95,6 +112,10 @@ export class Orchestrator {
   /** When an entry that is not complete yet was first seen (see youngRecheck). */
   private readonly firstSeen = new Map<string, number>();
   private readonly stillYoung = new Set<string>();
+  /** Sessions whose session.json is corrupt, with what was reported: left alone until repaired. */
+  private readonly corrupt = new Map<string, string>();
+  /** What was said about a session's unjudgeable tasks.md (said once, not every pass). */
+  private readonly taskProblems = new Map<string, string>();
   private personas = new Map<string, Persona>();
   private personasDirty = true;
   private goal = "";
@@ -105,6 +126,7 @@ export class Orchestrator {
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private watchFailed = false;
   private adoptedTimer: ReturnType<typeof setInterval> | undefined;
   private watcher: WatchHandle | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
@@ -128,16 +150,28 @@ export class Orchestrator {
     this.goal = readGoal(this.ws);
     this.watcher = await watchTree(this.ws, (paths) => this.onPaths(paths), (msg) => {
       this.opts.warn(msg);
+      // No (more) events: the resync becomes the loop, at the short period.
+      const first = !this.watchFailed;
+      this.watchFailed = true;
+      if (first && this.resyncTimer) this.startResync();
       this.markAllDirty();
       this.schedule();
     });
-    this.resyncTimer = setInterval(() => {
-      this.markAllDirty();
-      this.schedule();
-    }, this.watcher ? this.timings.resyncMs : Math.min(this.timings.resyncMs, 2000));
+    this.startResync();
     this.opts.emit("started", { pid: process.pid, workspace: this.ws, maxAgents: this.opts.maxAgents || undefined });
     this.markAllDirty();
     await this.pass();
+  }
+
+  /** The safety-net resync; without a working watcher it is the loop, every 2 s at most. */
+  private startResync(): void {
+    if (this.stopping) return;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    const every = this.watcher && !this.watchFailed ? this.timings.resyncMs : Math.min(this.timings.resyncMs, 2000);
+    this.resyncTimer = setInterval(() => {
+      this.markAllDirty();
+      this.schedule();
+    }, every);
   }
 
   /** A missing agent CLI is a startup error, not a restart loop per session. */
@@ -170,6 +204,7 @@ export class Orchestrator {
   /** Re-read every session on the next pass (keeping each log reader's offset). */
   private markAllDirty(): void {
     for (const id of this.cache.keys()) this.dirty.add(id);
+    for (const id of this.corrupt.keys()) this.dirty.add(id);
     this.personasDirty = true;
   }
 
@@ -229,6 +264,7 @@ export class Orchestrator {
     }
     const entries = listEntries(this.ws);
     const sessions: SessionObs[] = [];
+    const present = new Set<string>();
     const reservations = new Map<string, string>();
     let spent = 0;
     for (const e of entries) {
@@ -237,8 +273,11 @@ export class Orchestrator {
         continue;
       }
       if (e.kind !== "session") continue;
+      present.add(e.id);
       const dir = join(this.ws, e.dir);
+      if (this.corrupt.has(e.id) && !this.dirty.has(e.id)) continue;
       const cached = this.readCached(e.id, e.persona, dir);
+      if (!cached && this.corrupt.has(e.id)) continue;
       if (!cached) {
         const at = this.youngRecheck(e.dir, now);
         if (at) this.wakeMeAt(at);
@@ -261,6 +300,9 @@ export class Orchestrator {
       });
     }
     for (const c of this.archivedCost.values()) spent += c;
+    for (const id of new Set([...this.cache.keys(), ...this.procs.keys(), ...this.corrupt.keys()])) {
+      if (!present.has(id) && !this.busy.has(id)) this.forget(id);
+    }
 
     const requests: RequestObs[] = [];
     for (const e of entries) {
@@ -307,31 +349,74 @@ export class Orchestrator {
   private readCached(id: string, persona: string, dir: string): Cached | undefined {
     const prev = this.cache.get(id);
     if (prev && !this.dirty.has(id)) return prev;
-    const rec = readSession(dir, id, persona);
-    if (!rec) {
+    // A dir changes often (agents write logs; we write session.json): parse only what changed.
+    const sessionKey = fileKey(join(dir, "session.json"));
+    const rec = prev && sessionKey && prev.sessionKey === sessionKey ? prev.rec : readSession(dir, id, persona);
+    // Not there (not written yet, or its dir is being removed): decide nothing about it now, but
+    // keep what we knew, so a dir that then vanishes is noticed (see forget).
+    if (!rec) return undefined;
+    if (isStandIn(rec)) {
+      // Hands off until a person repairs it: say so once, decide nothing, write nothing.
       this.cache.delete(id);
+      if (this.corrupt.get(id) !== rec.error) {
+        this.corrupt.set(id, rec.error ?? "");
+        const reason = `${rec.error}; the session is left alone until ${join(dir, "session.json")} is repaired (or its dir removed)`;
+        this.opts.emit("failed", { session: id, persona, name: rec.name, reason });
+      }
       return undefined;
     }
+    this.corrupt.delete(id);
     const tasksPath = join(dir, "tasks.md");
     const tasksKey = fileKey(tasksPath);
     const tasks = prev && prev.tasksKey === tasksKey ? prev.tasks : readTasks(tasksPath);
+    if (tasks !== prev?.tasks) this.tellTasksProblem(id, tasksPath, tasks);
     const logPath = join(dir, "agent.jsonl");
     const logKey = fileKey(logPath);
     const reader = prev?.reader ?? new AgentLogReader(logPath);
     if (!prev || prev.logKey !== logKey) reader.read();
+    const trackerKey = fileKey(join(dir, "tracker.json"));
     const c: Cached = {
       rec,
+      sessionKey,
+      trackerKey,
       tasks,
       tasksKey,
       log: reader.summary(),
       logKey,
       reader,
       instructionsSize: lstatOrUndefined(instructionsPath(dir))?.size ?? 0,
-      instructionsOffset: readTracker(dir).instructionsOffset,
+      instructionsOffset: prev && prev.trackerKey === trackerKey ? prev.instructionsOffset : readTracker(dir).instructionsOffset,
     };
     this.cache.set(id, c);
     if (!prev || prev.logKey !== logKey) this.recordCost(dir, c);
     return c;
+  }
+
+  /** A tasks.md that exists but cannot be judged (too large, a symlink): say it once. */
+  private tellTasksProblem(id: string, path: string, tasks: TaskSummary): void {
+    const problem = tasks.problem && lstatOrUndefined(path) ? tasks.problem : undefined;
+    if (!problem) {
+      this.taskProblems.delete(id);
+      return;
+    }
+    if (this.taskProblems.get(id) === problem) return;
+    this.taskProblems.set(id, problem);
+    this.opts.warn(`${id}: ${problem}; the session cannot complete until tasks.md is fixed`);
+  }
+
+  /** A session dir removed by hand: forget the session, and stop its agent if one still runs. */
+  private forget(id: string): void {
+    const p = this.procs.get(id);
+    this.cache.delete(id);
+    this.procs.delete(id);
+    this.corrupt.delete(id);
+    this.taskProblems.delete(id);
+    if (p && !p.exit && isOurProcess(p.pid, p.startTime)) {
+      this.opts.warn(`${id}: its session dir was removed; stopping its agent (PID ${p.pid})`);
+      void stopGroup(p.pid, this.timings.stopGraceMs).then(() => this.opts.emit("stopped", { session: id, pid: p.pid, reason: "its session dir was removed" }));
+    } else {
+      this.opts.warn(`${id}: its session dir was removed; the session is forgotten`);
+    }
   }
 
   /** Keep session.json's cost and token totals equal to what the agent's log says. */
@@ -342,6 +427,7 @@ export class Orchestrator {
     if (rec.costUsd === t.costUsd && rec.inputTokens === t.inputTokens && rec.outputTokens === t.outputTokens && rec.turns === t.turns) return;
     Object.assign(rec, { costUsd: t.costUsd, inputTokens: t.inputTokens, outputTokens: t.outputTokens, turns: t.turns });
     writeSession(dir, rec);
+    c.sessionKey = fileKey(join(dir, "session.json"));
   }
 
   private procState(rec: SessionRecord): ProcState {
@@ -350,10 +436,23 @@ export class Orchestrator {
     if (rec.status !== "active") return { kind: "none" };
     if (rec.pid && isOurProcess(rec.pid, rec.pidStartTime)) return { kind: "orphan-alive", pid: rec.pid };
     if (!rec.pid) {
-      const found = findAgentByEnv(rec.id);
+      const found = findAgentByEnv(this.ws, rec.id, rec.persona);
       if (found) return { kind: "orphan-alive", pid: found.pid };
+      // A crash between the intent and the start: no process and no output means the agent
+      // never ran, so it is started now (not judged as a failed run, not resumed).
+      if (rec.launch && !launched(this.dirOf(rec.id), rec.launch)) return { kind: "none" };
     }
     return { kind: "orphan-gone" };
+  }
+
+  /** Record how many bytes of instructions.md the agent has been handed. */
+  private handed(id: string, size: number): void {
+    writeTracker(this.dirOf(id), { instructionsOffset: size });
+    const cached = this.cache.get(id);
+    if (cached) {
+      cached.instructionsOffset = size;
+      cached.trackerKey = fileKey(join(this.dirOf(id), "tracker.json"));
+    }
   }
 
   // ---------------------------------------------------------------- act
@@ -365,7 +464,10 @@ export class Orchestrator {
   private save(rec: SessionRecord): void {
     writeSession(this.dirOf(rec.id), rec);
     const c = this.cache.get(rec.id);
-    if (c) c.rec = rec;
+    if (c) {
+      c.rec = rec;
+      c.sessionKey = fileKey(join(this.dirOf(rec.id), "session.json"));
+    }
   }
 
   private current(id: string): SessionRecord {
@@ -487,14 +589,23 @@ export class Orchestrator {
     const offset = readTracker(dir).instructionsOffset;
     let prompt = FIRST_PROMPT;
     if (!first) {
-      const news = size > offset ? readRange(instructions, offset, size).toString("utf8").trim() : "";
-      prompt = news
-        ? `New instructions were added to your instructions.md:\n\n${news}`
-        : "Your previous run was interrupted. Continue working on your assigned tasks.";
+      // argv cannot carry NUL bytes (nor one string over 128 KB): drop them, cap the length.
+      const end = Math.min(size, offset + MAX_NEWS_BYTES);
+      const news = size > offset ? readRange(instructions, offset, end).toString("utf8").replace(/\0/g, "").trim() : "";
+      prompt = !news
+        ? "Your previous run was interrupted. Continue working on your assigned tasks."
+        : end < size
+          ? `New instructions were added to your instructions.md (${Math.ceil((size - offset) / 1024)} KB, more than fits here: read them all there, from byte ${offset} on). They begin:\n\n${news}`
+          : `New instructions were added to your instructions.md:\n\n${news}`;
     }
     // Intent first: a crash after this line leaves `active` with no PID, and the next pass
-    // looks for the agent by its environment before it would ever start a second one.
-    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? randomUUID(), error: null, retryAt: null };
+    // looks for the agent by its environment, then by its output (see `launch`), before it
+    // would ever start a second one.
+    const stdoutPath = join(dir, "agent.jsonl");
+    const stderrPath = join(dir, "agent.stderr.log");
+    const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
+    const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
+    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? randomUUID(), error: null, retryAt: null, launch };
     this.save(rec);
     crashPoint("spawn:intent");
     const runner = this.runnerFor(persona);
@@ -510,8 +621,6 @@ export class Orchestrator {
       personaInstructionsPath: join(dir, "persona-instructions.md"),
       skipPermissions: this.opts.skipPermissions,
     };
-    const stderrPath = join(dir, "agent.stderr.log");
-    const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     let child: ReturnType<typeof spawnDetached>;
     try {
       child = spawnDetached({
@@ -525,12 +634,12 @@ export class Orchestrator {
           CLAUDE_WRAPPER_WORKSPACE: this.ws,
           CLAUDE_WRAPPER_PERSONA: rec.persona,
         },
-        stdoutPath: join(dir, "agent.jsonl"),
+        stdoutPath,
         stderrPath,
       });
     } catch (err) {
       const reason = `could not start the agent: ${errorMessage(err)}`;
-      this.save({ ...rec, status: "failed", error: reason });
+      this.save({ ...rec, status: "failed", error: reason, launch: null });
       this.opts.emit("failed", { ...this.who(rec), reason });
       return;
     }
@@ -543,11 +652,10 @@ export class Orchestrator {
       this.dirty.add(id);
       this.schedule();
     });
-    rec = { ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
+    // What it was handed first: until `launch` is cleared, a crash is recovered through it.
+    this.handed(id, size);
+    rec = { ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString(), launch: null };
     this.save(rec);
-    writeTracker(dir, { instructionsOffset: size });
-    const cached = this.cache.get(id);
-    if (cached) cached.instructionsOffset = size;
     if (resume && reason === "new instructions") this.opts.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
     this.opts.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
   }
@@ -564,8 +672,13 @@ export class Orchestrator {
   private adopt(id: string, pid: number): void {
     let rec = this.current(id);
     const startTime = processStartTime(pid) ?? "";
-    // A PID we never recorded is a run that started just before a crash: count it.
-    if (rec.pid !== pid) rec = { ...rec, pid, pidStartTime: startTime, runs: rec.runs + 1 };
+    // A PID we never recorded is a run that started just before a crash: count it, and what it
+    // was handed.
+    if (rec.pid !== pid) rec = { ...rec, pid, pidStartTime: startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
+    if (rec.launch) {
+      this.handed(id, rec.launch.instructionsSize);
+      rec = { ...rec, launch: null };
+    }
     this.save(rec);
     this.procs.set(id, { pid, startTime, adopted: true });
     this.opts.emit("adopted", { ...this.who(rec), pid });
@@ -595,7 +708,13 @@ export class Orchestrator {
     const rec0 = this.current(a.session);
     this.procs.delete(a.session);
     this.opts.emit("exited", { ...this.who(rec0), pid: a.pid, code: a.code, signal: a.signal });
-    const base = { ...rec0, pid: null, pidStartTime: null, exitCode: a.code, exitSignal: a.signal };
+    let base = { ...rec0, pid: null, pidStartTime: null, exitCode: a.code, exitSignal: a.signal };
+    if (rec0.launch) {
+      // It ran (it left output) and ended while nobody watched, before its PID was recorded:
+      // count the run and what it was handed, so the next one resumes with only what is new.
+      this.handed(a.session, rec0.launch.instructionsSize);
+      base = { ...base, runs: rec0.runs + 1, startedAt: rec0.startedAt ?? new Date().toISOString(), launch: null };
+    }
     const next = a.next;
     if (next.status === "idle") {
       this.save({ ...base, status: "idle", restarts: 0 });
@@ -613,7 +732,11 @@ export class Orchestrator {
   private async complete(id: string): Promise<void> {
     let rec = this.current(id);
     const proc = this.procs.get(id);
-    const pid = proc?.pid ?? (rec.pid && isOurProcess(rec.pid, rec.pidStartTime) ? rec.pid : null);
+    const pid =
+      proc?.pid ??
+      (rec.pid && isOurProcess(rec.pid, rec.pidStartTime) ? rec.pid : null) ??
+      // Started just before a crash, its PID never recorded: find it by its environment.
+      (rec.status === "active" && !rec.pid ? (findAgentByEnv(this.ws, id, rec.persona)?.pid ?? null) : null);
     if (pid) {
       if (!proc?.exit) await stopGroup(pid, this.timings.stopGraceMs);
       const exit = this.procs.get(id)?.exit;
@@ -680,7 +803,7 @@ export class Orchestrator {
     for (const id of victims.keys()) {
       const dir = this.dirOf(id);
       const rec = readSession(dir, id, id.replace(/-\d+$/, ""));
-      if (!rec) continue;
+      if (!rec || isStandIn(rec)) continue;
       writeSession(dir, { ...rec, status: "stopped", pid: null, pidStartTime: null, endedAt: new Date().toISOString() });
       this.opts.emit("stopped", this.who(rec));
     }

@@ -23,11 +23,18 @@ export async function watchTree(
     onError(`file watcher unavailable (${errorMessage(err)}); falling back to periodic resync`);
     return undefined;
   }
+  // Test-only fault injection (lowering the real, machine-wide fs.inotify.max_user_watches in a
+  // test would break every other watcher on the machine): "1" fails the subscription as inotify
+  // does when the limit is used up; "runtime" kills a working subscription with that error.
+  const fake = process.env.CLAUDE_WRAPPER_FAKE_WATCH_ERROR;
+  const limitError = () => new Error(`inotify_add_watch on '${dir}' failed: No space left on device`);
   try {
+    if (fake === "1") throw limitError();
     const sub = await watcher.subscribe(
       dir,
       (err, events) => {
-        if (err) onError(`file watcher error: ${errorMessage(err)}`);
+        // @parcel/watcher drops a subscription after an error: no more events will come.
+        if (err) onError(`file watcher error: ${errorMessage(err)}${limitHint(errorMessage(err))}; falling back to periodic resync`);
         if (events?.length) onPaths(events.map((e) => e.path));
       },
       {
@@ -35,13 +42,22 @@ export async function watchTree(
         ignore: ["**/node_modules/**", "**/.git/**"],
       },
     );
+    if (fake === "runtime") {
+      setTimeout(() => {
+        void sub.unsubscribe();
+        onError(`file watcher error: ${limitError().message}${limitHint(limitError().message)}; falling back to periodic resync`);
+      }, 100);
+    }
     return { close: () => sub.unsubscribe() };
   } catch (err) {
     const msg = errorMessage(err);
-    const hint = /ENOSPC|No space left|watch/i.test(msg)
-      ? " (inotify watch limit reached: raise fs.inotify.max_user_watches, e.g. `sysctl fs.inotify.max_user_watches=524288`)"
-      : "";
-    onError(`cannot watch ${dir}: ${msg}${hint}; falling back to periodic resync`);
+    onError(`cannot watch ${dir}: ${msg}${limitHint(msg)}; falling back to periodic resync`);
     return undefined;
   }
+}
+
+function limitHint(msg: string): string {
+  return /ENOSPC|No space left/i.test(msg)
+    ? " (inotify watch limit reached: raise fs.inotify.max_user_watches, e.g. `sysctl fs.inotify.max_user_watches=524288`)"
+    : "";
 }
