@@ -10,11 +10,13 @@ import {
   type OrchestratorProc,
   type Sandbox,
   archiveDirs,
-  orchestrate,
+  fakeCalls,
+  orchestratorPool,
   processesOfWorkspace,
   readJsonFile,
   run,
   sandbox,
+  sessionByName,
   sessionDirs,
   waitFor,
 } from "./helpers";
@@ -22,13 +24,8 @@ import {
 setDefaultTimeout(60_000);
 
 let sb: Sandbox;
-const orchestrators: OrchestratorProc[] = [];
-
-function start(extra: string[] = []): OrchestratorProc {
-  const o = orchestrate(sb, extra);
-  orchestrators.push(o);
-  return o;
-}
+const pool = orchestratorPool();
+const start = (extra: string[] = []) => pool.start(sb, extra);
 
 function fast(env: Record<string, string> = {}) {
   Object.assign(sb.env, {
@@ -40,26 +37,13 @@ function fast(env: Record<string, string> = {}) {
   });
 }
 
-function calls(dir: string): Array<{ argv: string[]; pid: number; ts: number }> {
-  const f = join(dir, "fake-claude.calls.jsonl");
-  if (!existsSync(f)) return [];
-  return readFileSync(f, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
+const calls = fakeCalls;
 
 function ls(): string[] {
   return readdirSync(sb.workspace);
 }
 
-/** Find a session dir (live or archived) by the name recorded in its session.json. */
-function byName(name: string): string | undefined {
-  for (const d of ls()) {
-    const f = join(sb.workspace, d, "session.json");
-    try {
-      if (readJsonFile(f).name === name) return join(sb.workspace, d);
-    } catch {}
-  }
-  return undefined;
-}
+const byName = (name: string) => sessionByName(sb.workspace, name);
 
 function status(dir: string): string {
   return readJsonFile(join(dir, "session.json")).status;
@@ -77,14 +61,7 @@ async function died(o: OrchestratorProc, what: string): Promise<string | null> {
 }
 
 afterEach(async () => {
-  for (const o of orchestrators.splice(0)) await o.stop("SIGKILL");
-  if (!sb) return;
-  for (const pid of processesOfWorkspace(sb.workspace)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {}
-  }
-  sb.cleanup();
+  await pool.teardown(sb);
   sb = undefined as unknown as Sandbox;
 });
 
@@ -182,8 +159,7 @@ complete_all_tasks; result 0.02`,
   sb.behave("intern", `${prelude}\ncomplete_all_tasks; result 0.03`);
   expect((await run(sb, ["team", "start", "Build it"])).code).toBe(0);
 
-  const crashing = orchestrate({ ...sb, env: { ...sb.env, CLAUDE_WRAPPER_CRASH_AT: point } });
-  orchestrators.push(crashing);
+  const crashing = pool.start({ ...sb, env: { ...sb.env, CLAUDE_WRAPPER_CRASH_AT: point } });
   expect(await died(crashing, `the orchestrator to die at ${point}`)).toBe("SIGKILL");
   return start();
 }
