@@ -13,7 +13,8 @@ function flagNames(args: ArgsDef): { values: Set<string>; booleans: Set<string> 
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
     const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const names = [name, kebab, ...(Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : [])];
+    const alias = "alias" in def ? def.alias : undefined;
+    const names = [name, kebab, ...(Array.isArray(alias) ? alias : alias ? [alias] : [])];
     for (const n of names) (def.type === "boolean" ? booleans : values).add(n);
   }
   return { values, booleans };
@@ -114,8 +115,12 @@ export async function runCli(root: AnyCommand, argv: string[], opts: { name: str
     }
     // consola drops to warnings only when NODE_ENV=test or TEST is set (as in a project's test
     // shell): a command's output must not vanish because of that. CONSOLA_LEVEL still wins.
-    const { consola } = await import("consola");
-    if (!process.env.CONSOLA_LEVEL && consola.level < 3) consola.level = 3;
+    // Loading consola costs ~12 ms, a tenth of a 10,000-session listing, and only a few commands
+    // use it: it is imported here only when that environment could have lowered its level.
+    if (!process.env.CONSOLA_LEVEL && (process.env.NODE_ENV === "test" || process.env.TEST)) {
+      const { consola } = await import("consola");
+      if (consola.level < 3) consola.level = 3;
+    }
     const { cmd, path, rest } = await resolveCommand(root, argv, opts.name);
     const helpAt = rest.findIndex((a) => a === "--help" || a === "-h");
     const dashdash = rest.indexOf("--");

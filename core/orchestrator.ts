@@ -4,7 +4,7 @@
  * out the actions, each idempotent so a crash between any two steps is finished by the next pass.
  */
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { AgentLogReader, type AgentLogSummary, classifyStderr } from "./agentlog";
 import { runnerFor } from "./agents/index";
@@ -17,7 +17,7 @@ import { lstatOrUndefined, readRange } from "./fsx";
 import { appendInstructions, instructionsPath } from "./instructions";
 import { acquireOrchestratorLock } from "./orchestrator-lock";
 import { type Persona, loadPersonas, readGoal } from "./personas";
-import { isOurProcess, processStartTime, spawnDetached, stopGroup } from "./processes";
+import { agentsByEnvironment, isOurProcess, processStartTime, spawnDetached, stopGroup } from "./processes";
 import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
 import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "./requests";
 import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, writeTracker } from "./session";
@@ -73,25 +73,9 @@ function fileKey(path: string): string {
   return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "";
 }
 
-/** Find a process whose environment names this session (after a crash between spawn and record). */
+/** The agent of a session that no session.json records (after a crash between spawn and record). */
 function findAgentByEnv(workspace: string, sessionId: string, persona: string): { pid: number; startTime: string } | undefined {
-  if (process.platform !== "linux") return undefined;
-  // All three: an `attach` shell in the session dir also carries the session id (not the persona).
-  const needles = [`\0CLAUDE_WRAPPER_SESSION_ID=${sessionId}\0`, `\0CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`, `\0CLAUDE_WRAPPER_PERSONA=${persona}\0`];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const env = `\0${readFileSync(`/proc/${p}/environ`, "utf8")}`;
-      if (!needles.every((n) => env.includes(n))) continue;
-      const pid = Number(p);
-      const startTime = processStartTime(pid);
-      // The group leader is the agent we spawned; its children carry the same env.
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-      if (startTime && pgid === pid) return { pid, startTime };
-    } catch {}
-  }
-  return undefined;
+  return agentsByEnvironment(workspace).find((a) => a.sessionId === sessionId && a.persona === persona);
 }
 
 /** Whether an agent started at `launch` left any output (agent.jsonl or its stderr grew). */

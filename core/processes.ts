@@ -1,6 +1,19 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 
 /**
+ * Fields 3 onward of /proc/<pid>/stat (state, ppid, pgid, …), split after the command name (field
+ * 2 may hold spaces and parentheses, so after its last ')'). Linux only; undefined when gone.
+ */
+export function procStat(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The kernel's start time of a process: field 22 of /proc/<pid>/stat on Linux (clock ticks since
  * boot), `ps -o lstart=` elsewhere. Together with the PID it names one process for good: a PID
  * reused by another program has another start time. Undefined when the process is gone.
@@ -10,15 +23,9 @@ export function processStartTime(pid: number): string | undefined {
   if (process.platform === "linux") {
     // A gone PID is the common case in listings: answer it without a thrown (and costly) ENOENT.
     if (!existsSync(`/proc/${pid}`)) return undefined;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (rest[0] === "Z") return undefined; // a zombie has finished its work
-      return rest[19];
-    } catch {
-      return undefined;
-    }
+    const f = procStat(pid);
+    // A zombie has finished its work.
+    return f && f[0] !== "Z" ? f[19] : undefined;
   }
   const r = Bun.spawnSync(["ps", "-o", "lstart=", "-p", String(pid)], { stdout: "pipe", stderr: "ignore" });
   const out = r.stdout.toString().trim();
@@ -64,13 +71,8 @@ export function groupAlive(pgid: number): boolean {
 
 function liveGroupMember(pgid: number): boolean {
   const running = (pid: string) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return f[0] !== "Z" && Number(f[2]) === pgid;
-    } catch {
-      return false;
-    }
+    const f = procStat(pid);
+    return !!f && f[0] !== "Z" && Number(f[2]) === pgid;
   };
   // The leader first: while it runs (the usual case) there is no need to look further.
   if (running(String(pgid))) return true;
@@ -81,6 +83,54 @@ function liveGroupMember(pgid: number): boolean {
     return true;
   }
   return names.some((n) => /^\d+$/.test(n) && running(n));
+}
+
+/** The calling process's group, when it can be told (Linux). */
+export function ownProcessGroup(): number | undefined {
+  const pgid = Number(procStat(process.pid)?.[2]);
+  return Number.isInteger(pgid) && pgid > 1 ? pgid : undefined;
+}
+
+export interface AgentProcess {
+  pid: number;
+  sessionId: string;
+  persona: string;
+  startTime: string;
+}
+
+/**
+ * Agents of a workspace found by their environment, whatever any file says (an orchestrator
+ * that crashed between spawning an agent and recording its PID leaves one no file names).
+ * An agent is a live process group leader whose environment names the workspace, a persona and
+ * a session: its children are not leaders, and an `attach` shell carries no persona. Linux
+ * only: elsewhere another process's environment is not cheaply readable, and this answers [].
+ */
+export function agentsByEnvironment(workspace: string): AgentProcess[] {
+  if (process.platform !== "linux") return [];
+  const wsNeedle = `\0CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`;
+  const out: AgentProcess[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const p of names) {
+    if (!/^\d+$/.test(p)) continue;
+    let env: string;
+    try {
+      env = `\0${readFileSync(`/proc/${p}/environ`, "utf8")}`;
+    } catch {
+      continue;
+    }
+    if (!env.includes(wsNeedle)) continue;
+    const sessionId = /\0CLAUDE_WRAPPER_SESSION_ID=([^\0]*)\0/.exec(env)?.[1];
+    const persona = /\0CLAUDE_WRAPPER_PERSONA=([^\0]*)\0/.exec(env)?.[1];
+    const f = procStat(p);
+    if (!sessionId || !persona || !f || f[0] === "Z" || f[2] !== p) continue;
+    out.push({ pid: Number(p), sessionId, persona, startTime: f[19]! });
+  }
+  return out;
 }
 
 export interface SpawnedAgent {

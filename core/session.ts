@@ -57,11 +57,12 @@ export interface SessionRecord {
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {
   const now = new Date().toISOString();
+  const { id, persona, name, ...rest } = fields;
   return {
     // Identity first, so a person reading the file sees whose it is.
-    id: fields.id,
-    persona: fields.persona,
-    name: fields.name,
+    id,
+    persona,
+    name,
     status: "pending",
     createdAt: now,
     startedAt: null,
@@ -79,7 +80,7 @@ export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | 
     runs: 0,
     exitSignal: null,
     updatedAt: now,
-    ...fields,
+    ...rest,
   };
 }
 
@@ -113,6 +114,41 @@ export function isStandIn(rec: SessionRecord): boolean {
   return standIns.has(rec);
 }
 
+const STATUS_SET: ReadonlySet<unknown> = new Set(STATUSES);
+
+const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * True when `raw` already is a record the checks of sessionFromText would leave alone: every
+ * field newSessionRecord fills is present (so no default is needed) and every field it checks
+ * has a valid value. Anything else takes the slow path, which repairs or rejects it.
+ */
+function isComplete(raw: Partial<SessionRecord>): raw is SessionRecord {
+  const pid = raw.pid;
+  return (
+    typeof raw.name === "string" &&
+    STATUS_SET.has(raw.status) &&
+    finite(raw.costUsd) &&
+    finite(raw.inputTokens) &&
+    finite(raw.outputTokens) &&
+    finite(raw.turns) &&
+    finite(raw.restarts) &&
+    finite(raw.runs) &&
+    (pid === null || (typeof pid === "number" && Number.isInteger(pid) && pid > 1)) &&
+    raw.id !== undefined &&
+    raw.persona !== undefined &&
+    raw.createdAt !== undefined &&
+    raw.startedAt !== undefined &&
+    raw.pidStartTime !== undefined &&
+    raw.agentSessionId !== undefined &&
+    raw.requestedBy !== undefined &&
+    raw.exitCode !== undefined &&
+    raw.error !== undefined &&
+    raw.exitSignal !== undefined &&
+    raw.updatedAt !== undefined
+  );
+}
+
 /**
  * session.json's text as a validated record (readSession without the read, for callers that read
  * many files their own way). Corrupt text answers a record in `failed` with the reason.
@@ -126,6 +162,14 @@ export function sessionFromText(text: string, id: string, persona: string): Sess
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return standIn(newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is not an object" }));
+  }
+  if (isComplete(raw)) {
+    // What the slow path below would answer, without a default record (two Dates) and a
+    // spread per file: listings parse thousands. Only the key order may differ from it (the
+    // file's own order, which writeSession keeps).
+    raw.id = id;
+    raw.persona = persona;
+    return raw;
   }
   const base = newSessionRecord({ id, persona, name: id });
   const rec: SessionRecord = { ...base, ...raw, id, persona };

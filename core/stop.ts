@@ -1,9 +1,9 @@
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { lstatOrUndefined } from "./fsx";
 import { type OrchestratorPid, readOrchestratorPid, removeOrchestratorPid } from "./orchestrator-pid";
-import { groupAlive, isAlive, isOurProcess, stopGroup } from "./processes";
+import { agentsByEnvironment, groupAlive, isAlive, isOurProcess, ownProcessGroup, stopGroup } from "./processes";
 import { isStandIn, readSession, writeSession } from "./session";
 import { listEntries } from "./workspace";
 
@@ -79,49 +79,12 @@ async function stopOrchestrator(workspace: string, graceMs: number): Promise<Pic
   return { orchestrator: { pid: rec.pid, killed }, staleOrchestrator: null };
 }
 
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-function ownProcessGroup(): number | undefined {
-  const pgid = Number(statFields(process.pid)?.[2]);
-  return Number.isInteger(pgid) && pgid > 1 ? pgid : undefined;
-}
-
-/**
- * Agents nobody recorded: an orchestrator that crashed between spawning an agent and writing
- * its PID leaves one behind. An agent is a process group leader whose environment names this
- * workspace, a persona, and one of its sessions (Linux only: elsewhere the environment of
- * another process is not readable cheaply). Children of agents are not leaders; a user's shell
- * from `attach` has no persona.
- */
+/** Agents no session.json records (see agentsByEnvironment), of this workspace's sessions. */
 function unrecordedAgents(workspace: string, sessionIds: Set<string>, known: Set<number>): Array<{ id: string; pid: number }> {
-  if (process.platform !== "linux") return [];
-  const wsNeedle = `\0CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`;
   const own = new Set([process.pid, ownProcessGroup()]);
-  const out: Array<{ id: string; pid: number }> = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    const pid = Number(p);
-    if (own.has(pid) || known.has(pid)) continue;
-    let env: string;
-    try {
-      env = `\0${readFileSync(`/proc/${p}/environ`, "utf8")}`;
-    } catch {
-      continue;
-    }
-    if (!env.includes(wsNeedle) || !env.includes("\0CLAUDE_WRAPPER_PERSONA=")) continue;
-    const id = /\0CLAUDE_WRAPPER_SESSION_ID=([^\0]*)\0/.exec(env)?.[1];
-    const f = statFields(pid);
-    if (!id || !sessionIds.has(id) || !f || f[0] === "Z" || Number(f[2]) !== pid) continue;
-    out.push({ id, pid });
-  }
-  return out;
+  return agentsByEnvironment(workspace)
+    .filter((a) => sessionIds.has(a.sessionId) && !known.has(a.pid) && !own.has(a.pid))
+    .map((a) => ({ id: a.sessionId, pid: a.pid }));
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The agent side of `orchestrate`: auth failures, budget, wake-ups, a missing CLI, `demo`. */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Sandbox, archiveDirs, fakeCalls, orchestratorPool, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
 
@@ -76,7 +76,7 @@ describe("orchestrate with agents", () => {
     const [first, second] = calls(archiveDirs(sb.workspace, "engineering-manager").map((d) => join(sb.workspace, d))[0]!);
     const sid = first.argv[first.argv.indexOf("--session-id") + 1];
     expect(second.argv[second.argv.indexOf("--resume") + 1]).toBe(sid);
-    const prompt: string = second.argv.at(-1);
+    const prompt = String(second.argv.at(-1));
     expect(prompt).toContain("ship it");
     expect(prompt).not.toContain("Build the thing");
   });

@@ -24,7 +24,7 @@ function world(sessions: SessionObs[], requests: RequestObs[] = [], over: Partia
   return { now: NOW, sessions, requests, maxAgents: 0, budgetExhausted: false, maxRestarts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, ...over };
 }
 
-const types = (as: Action[]) => as.map((a) => a.type);
+const types = (as: Action[]): string[] => as.map((a) => a.type);
 const done = summarize([{ title: "t", status: "completed" }]);
 const running = (pid = 42): ProcState => ({ kind: "running", pid });
 
