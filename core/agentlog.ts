@@ -202,6 +202,14 @@ export function classifyStderr(text: string): AgentFailure | null {
   return null;
 }
 
+/** What one run printed on stderr (from byte `from` on), when it says no restart can help. */
+export function fatalOnStderr(path: string, from: number): string | undefined {
+  const size = lstatOrUndefined(path)?.size ?? 0;
+  if (size <= from) return undefined;
+  const failure = classifyStderr(readRange(path, from, Math.min(size, from + 64 * 1024)).toString("utf8"));
+  return failure?.fatal ? failure.reason : undefined;
+}
+
 function oneLine(text: string, max = 300): string {
   const t = text.replace(/\s+/g, " ").trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;

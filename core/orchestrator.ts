@@ -4,17 +4,18 @@
  * out the actions, each idempotent so a crash between any two steps is finished by the next pass.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { AgentLogReader, type AgentLogSummary, classifyStderr } from "./agentlog";
+import { AgentLogReader, type AgentLogSummary, fatalOnStderr } from "./agentlog";
 import { runnerFor } from "./agents/index";
 import type { AgentRunner } from "./agents/types";
 import { orchestratorTimings } from "./config";
 import { crashPoint } from "./crash";
 import { UserError, errorMessage } from "./errors";
 import type { Emit } from "./events";
-import { lstatOrUndefined, readRange } from "./fsx";
-import { appendInstructions, instructionsPath } from "./instructions";
+import { lstatOrUndefined } from "./fsx";
+import { instructionsPath } from "./instructions";
+import { notifyRequester } from "./notify";
 import { acquireOrchestratorLock } from "./orchestrator-lock";
 import { type Persona, loadPersonas, readGoal } from "./personas";
 import { agentsByEnvironment, isOurProcess, processStartTime, spawnDetached, stopGroup } from "./processes";
@@ -22,6 +23,7 @@ import { type Action, type ProcState, type RequestObs, type SessionObs, reconcil
 import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "./requests";
 import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, writeTracker } from "./session";
 import { type TaskSummary, readTasks } from "./tasks";
+import { turnPrompt } from "./turn";
 import { type WatchHandle, watchTree } from "./watch";
 import { archiveDirName, listEntries, projectRoot } from "./workspace";
 
@@ -60,12 +62,6 @@ interface Cached {
   instructionsOffset: number;
 }
 
-const FIRST_PROMPT = "Start working on your assigned tasks";
-/**
- * At most this much of new instructions goes into a resume prompt: one argv string may not pass
- * 128 KB (E2BIG), so a longer block is pointed to rather than copied.
- */
-const MAX_NEWS_BYTES = 64 * 1024;
 
 /** Identity of a file's content, short of reading it: an atomic rewrite is a new inode. */
 function fileKey(path: string): string {
@@ -500,7 +496,7 @@ export class Orchestrator {
       case "notify-failed":
         return this.inBackground(a.session, async () => {
           const rec = this.current(a.session);
-          await this.notifyRequester(rec, "failed");
+          await notifyRequester(this.ws, rec, "failed");
           this.save({ ...this.current(a.session), notified: true });
         });
       case "budget-exhausted":
@@ -571,17 +567,7 @@ export class Orchestrator {
     const instructions = instructionsPath(dir);
     const size = lstatOrUndefined(instructions)?.size ?? 0;
     const offset = readTracker(dir).instructionsOffset;
-    let prompt = FIRST_PROMPT;
-    if (!first) {
-      // argv cannot carry NUL bytes (nor one string over 128 KB): drop them, cap the length.
-      const end = Math.min(size, offset + MAX_NEWS_BYTES);
-      const news = size > offset ? readRange(instructions, offset, end).toString("utf8").replace(/\0/g, "").trim() : "";
-      prompt = !news
-        ? "Your previous run was interrupted. Continue working on your assigned tasks."
-        : end < size
-          ? `New instructions were added to your instructions.md (${Math.ceil((size - offset) / 1024)} KB, more than fits here: read them all there, from byte ${offset} on). They begin:\n\n${news}`
-          : `New instructions were added to your instructions.md:\n\n${news}`;
-    }
+    const prompt = turnPrompt(instructions, first, offset, size);
     // Intent first: a crash after this line leaves `active` with no PID, and the next pass
     // looks for the agent by its environment, then by its output (see `launch`), before it
     // would ever start a second one.
@@ -631,7 +617,7 @@ export class Orchestrator {
     const proc: Proc = { pid: child.pid, startTime: child.startTime, adopted: false };
     this.procs.set(id, proc);
     child.exited.then((exit) => {
-      if (exit.code !== 0) proc.fatal = this.fatalOnStderr(stderrPath, stderrOffset);
+      if (exit.code !== 0) proc.fatal = fatalOnStderr(stderrPath, stderrOffset);
       proc.exit = exit;
       this.dirty.add(id);
       this.schedule();
@@ -642,15 +628,6 @@ export class Orchestrator {
     this.save(rec);
     if (resume && reason === "new instructions") this.opts.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
     this.opts.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
-  }
-
-  /** What this run printed on stderr, if it says a restart cannot help. */
-  private fatalOnStderr(path: string, from: number): string | undefined {
-    const size = lstatOrUndefined(path)?.size ?? 0;
-    if (size <= from) return undefined;
-    const text = readRange(path, from, Math.min(size, from + 64 * 1024)).toString("utf8");
-    const failure = classifyStderr(text);
-    return failure?.fatal ? failure.reason : undefined;
   }
 
   private adopt(id: string, pid: number): void {
@@ -739,30 +716,13 @@ export class Orchestrator {
    * (idempotent) means a crash in between repeats the telling, never skips it.
    */
   private async archive(rec: SessionRecord): Promise<void> {
-    await this.notifyRequester(rec, "completed");
+    await notifyRequester(this.ws, rec, "completed");
     crashPoint("complete:notified");
     const archive = archiveDirName(rec.id);
     renameSync(this.dirOf(rec.id), join(this.ws, archive));
     this.cache.delete(rec.id);
     this.archivedCost.set(rec.id, rec.costUsd);
     this.opts.emit("archived", { ...this.who(rec), archive: join(this.ws, archive) });
-  }
-
-  /** Append a block to the requester's instructions.md; that change wakes it if it is idle. */
-  private async notifyRequester(rec: SessionRecord, outcome: "completed" | "failed"): Promise<void> {
-    const to = rec.requestedBy;
-    if (!to || to === rec.id) return;
-    const dir = this.dirOf(to);
-    if (!lstatOrUndefined(join(dir, "session.json"))?.isFile()) return;
-    const mark = `Teammate ${rec.id} (${rec.name}) ${outcome}`;
-    const existing = lstatOrUndefined(instructionsPath(dir)) ? readFileSync(instructionsPath(dir), "utf8") : "";
-    if (existing.includes(mark)) return; // already told (a pass after a crash repeats this step)
-    const where = outcome === "completed" ? join(this.ws, archiveDirName(rec.id)) : this.dirOf(rec.id);
-    const body =
-      outcome === "completed"
-        ? `${mark} all its tasks. Its files (tasks.md, notes, logs) are in ${where}. Check the result and carry on with your tasks.`
-        : `${mark}: ${rec.error ?? "it stopped working"}. Its files are in ${where}. Decide whether to retry with a new request or do it another way.`;
-    await appendInstructions(dir, "orchestrator", body);
   }
 
   // ---------------------------------------------------------------- stop
