@@ -3,10 +3,7 @@ import { join } from "node:path";
 import { UserError } from "../core/errors";
 import { jsonLines, paint, wantColor, writeStdout } from "../core/format";
 import { listJson, listRows, matchesFilter } from "../core/listing";
-import { findSession } from "../core/lookup";
-import { runShell, visibleFiles } from "../core/shell";
-import { readTaskProgress } from "../core/task-progress";
-import { renderAttachBanner, renderList } from "../core/team-view";
+import { renderList } from "../core/team-view";
 import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -47,6 +44,14 @@ export default defineCommand({
       return;
     }
 
+    // Loaded here, not at the top: `--list` is the common call and starts faster without them
+    // (the shell module pulls in node:os).
+    const [{ findSession }, { runShell, visibleFiles }, { readTaskProgress }, { renderAttachBanner }] = await Promise.all([
+      import("../core/lookup"),
+      import("../core/shell"),
+      import("../core/task-progress"),
+      import("../core/team-view"),
+    ]);
     const row = findSession(workspace, args.session);
     const tasks = readTaskProgress(join(row.dir, "tasks.md"));
     process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(wantColor(process.stderr))).join("\n")}\n`);

@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { SessionStatus } from "./session";
 
 /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb and pipes get plain text). */
@@ -118,7 +119,8 @@ export function jsonDocument(doc: Record<string, unknown>, compact: string[]): s
     const value =
       compact.includes(k) && Array.isArray(v)
         ? v.length
-          ? `[\n${v.map((i) => `    ${JSON.stringify(i)}`).join(",\n")}\n  ]`
+          ? // The indent goes into the separator: no extra string per element.
+            `[\n    ${v.map((i) => JSON.stringify(i)).join(",\n    ")}\n  ]`
           : "[]"
         : JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
     return `  ${JSON.stringify(k)}: ${value}`;
@@ -127,13 +129,27 @@ export function jsonDocument(doc: Record<string, unknown>, compact: string[]): s
 }
 
 /**
- * Write all of `text` to stdout and wait for it. Bun's own writer: touching process.stdout loads
+ * Write all of `text` to stdout and wait for it. Not through process.stdout: touching it loads
  * Node's stream machinery (~15 ms), a third of a listing's budget. A reader that went away
  * (`| head`) is not an error.
  */
 export async function writeStdout(text: string): Promise<void> {
+  let rest: string | Uint8Array = text;
   try {
-    await Bun.write(Bun.stdout, text);
+    // One write() straight from the string: for a 3 MB listing, Bun.write(Bun.stdout, text)
+    // costs ~4 ms and ~1,600 page faults (it copies the text first), this ~1.5 ms and ~800.
+    const written = writeSync(1, text);
+    if (written === Buffer.byteLength(text)) return;
+    // A short write (a non-blocking pipe that filled up, a signal): Bun.write finishes it.
+    rest = Buffer.from(text).subarray(written);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EPIPE") return;
+    // EAGAIN: a full non-blocking pipe took nothing; Bun.write waits until it drains.
+    if (code !== "EAGAIN") throw err;
+  }
+  try {
+    await Bun.write(Bun.stdout, rest);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
   }

@@ -100,25 +100,50 @@ export function personaLabels(workspace: string): Map<string, string> {
 export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
   const labels = personaLabels(workspace);
   const orchestratorLive = liveOrchestrator(workspace) !== undefined;
-  const read: Array<{ e: Entry & { id: string }; dir: string; rec: SessionRecord }> = [];
+  // Parallel arrays rather than an object per session: listings run over tens of thousands.
+  const kept: Array<Entry & { id: string }> = [];
+  const dirs: string[] = [];
+  const recs: SessionRecord[] = [];
   for (const e of entries) {
     if (e.kind === "request") continue;
     // Plain concatenation: path.join costs as much as the JSON parse at this scale.
     const dir = `${workspace}/${e.dir}`;
     const text = readSmallText(`${dir}/session.json`, 1024 * 1024);
-    if (text !== undefined) read.push({ e, dir, rec: sessionFromText(text, e.id, e.persona) });
+    if (text === undefined) continue;
+    kept.push(e);
+    dirs.push(dir);
+    recs.push(sessionFromText(text, e.id, e.persona));
   }
   // Looked at after every record is read: any process a record names started before this.
   const maybeAlive = processTable();
-  const unknown = [...new Set(read.map((r) => r.e.persona).filter((p) => personaRank(p) === PERSONA_ORDER.length))].sort();
-  const keyed = read.map(({ e, dir, rec }) => {
-    const known = personaRank(e.persona);
-    const rank = known < PERSONA_ORDER.length ? known : known + unknown.indexOf(e.persona);
+  const ranks = personaRanks(kept);
+  const keyed = new Array<{ row: SessionRow; key: number }>(kept.length);
+  for (let i = 0; i < kept.length; i++) {
+    const e = kept[i]!;
+    const row = toRow(recs[i]!, dirs[i]!, e.kind === "archive", labels.get(e.persona) ?? e.persona, orchestratorLive, maybeAlive);
     // One number per row (persona group, then creation ms): sorting 10,000 rows stays cheap.
-    return { row: toRow(rec, dir, e.kind === "archive", labels.get(e.persona) ?? e.persona, orchestratorLive, maybeAlive), key: rank * 2 ** 42 + msOf(e.id) };
-  });
+    keyed[i] = { row, key: ranks.get(e.persona)! * 2 ** 42 + msOf(e.id) };
+  }
   keyed.sort((a, b) => a.key - b.key || (a.row.id < b.row.id ? -1 : 1));
   return keyed.map((k) => k.row);
+}
+
+/**
+ * Each persona's place in a listing: the known ones in PERSONA_ORDER, then the others by name.
+ * Worked out once per persona, not once per row.
+ */
+function personaRanks(entries: Array<{ persona: string }>): Map<string, number> {
+  const ranks = new Map<string, number>();
+  const unknown: string[] = [];
+  for (const { persona } of entries) {
+    if (ranks.has(persona)) continue;
+    const rank = personaRank(persona);
+    ranks.set(persona, rank);
+    if (rank === PERSONA_ORDER.length) unknown.push(persona);
+  }
+  unknown.sort();
+  for (let i = 0; i < unknown.length; i++) ranks.set(unknown[i]!, PERSONA_ORDER.length + i);
+  return ranks;
 }
 
 /** The row `attach --list --json` prints: what a script needs to find and reach a session. */

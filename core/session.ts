@@ -164,9 +164,9 @@ export function sessionFromText(text: string, id: string, persona: string): Sess
     return standIn(newSessionRecord({ id, persona, name: id, status: "failed", error: "session.json is not an object" }));
   }
   if (isComplete(raw)) {
-    // What the slow path below would answer, without a default record (two Dates) and a
-    // spread per file: listings parse thousands. Only the key order may differ from it (the
-    // file's own order, which writeSession keeps).
+    // What the slow path below would answer, without building a default record (a Date, twenty
+    // fields) and spreading two objects per file: listings parse thousands. Only the key order
+    // may differ from it (the file's own order, which writeSession keeps).
     raw.id = id;
     raw.persona = persona;
     return raw;

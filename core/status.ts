@@ -92,13 +92,13 @@ export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): Tea
   const counts: TeamSnapshot["counts"] = {};
   const sessions: StatusRow[] = rows.map((row) => {
     const tasks = readTaskProgress(`${row.dir}/tasks.md`);
-    const out: StatusRow = {
-      ...row,
-      tasksDone: tasks.done,
-      tasksTotal: tasks.total,
-      ...(tasks.problem ? { tasksProblem: tasks.problem } : {}),
-      runtimeMs: runtimeOf(row, now),
-    };
+    // The row is ours (rowsFor made it for this call): extend it in place instead of copying all
+    // its fields per session. The new fields land in the order the spread used to put them.
+    const out = row as StatusRow;
+    out.tasksDone = tasks.done;
+    out.tasksTotal = tasks.total;
+    if (tasks.problem) out.tasksProblem = tasks.problem;
+    out.runtimeMs = runtimeOf(row, now);
     if (opts.activity && !row.archived) out.lastActivityAt = lastActivity(row.dir);
     totals.costUsd += row.costUsd;
     totals.inputTokens += row.inputTokens;

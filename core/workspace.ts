@@ -65,7 +65,8 @@ export function isInside(root: string, path: string): boolean {
 
 const PERSONA_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SESSION_RE = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)-(\d{10,})$/;
-const ARCHIVE_RE = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*-\d{10,})-completed$/;
+/** A session (`<persona>-<ms>`) or its archive (`<persona>-<ms>-completed`) in one match. */
+const ENTRY_RE = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)-\d{10,}(-completed)?$/;
 export const REQUEST_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REQUEST_MARK = "-request-";
 
@@ -111,25 +112,24 @@ export function listEntries(workspace: string): Entry[] {
     return [];
   }
   const out: Entry[] = [];
+  // Runs once per entry of a workspace that may hold tens of thousands (every listing pays
+  // it): one regex match and no intermediate objects per session.
   for (const d of dirents) {
     const dir = d.name;
-    if (dir.startsWith(".")) continue;
+    if (dir.charCodeAt(0) === 46 /* "." */) continue;
     const symlink = d.isSymbolicLink();
     if (!symlink && !d.isDirectory()) continue;
-    const req = parseRequestDir(dir);
-    if (req) {
-      out.push({ kind: "request", dir, persona: req.persona, name: req.name, symlink });
+    const at = dir.indexOf(REQUEST_MARK); // parseRequestDir, inlined
+    if (at > 0) {
+      out.push({ kind: "request", dir, persona: dir.slice(0, at), name: dir.slice(at + REQUEST_MARK.length), symlink });
       continue;
     }
     if (symlink) continue;
-    const arch = ARCHIVE_RE.exec(dir);
-    if (arch) {
-      const id = arch[1]!;
-      out.push({ kind: "archive", dir, id, persona: parseSessionId(id)!.persona });
-      continue;
-    }
-    const s = parseSessionId(dir);
-    if (s) out.push({ kind: "session", dir, id: dir, persona: s.persona });
+    const m = ENTRY_RE.exec(dir);
+    if (!m) continue;
+    // The persona is what precedes the last dash of the id, as parseSessionId reads it.
+    if (m[2] === undefined) out.push({ kind: "session", dir, id: dir, persona: m[1]! });
+    else out.push({ kind: "archive", dir, id: dir.slice(0, -m[2].length), persona: m[1]! });
   }
   return out;
 }
