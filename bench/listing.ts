@@ -61,6 +61,18 @@ for (const d of readdirSync(ws)) {
 console.log(n);
 `;
 
+// team status also reads every tasks.md (task progress): its bare read is of both files.
+const BARE_WITH_TASKS = `
+import { readdirSync, readFileSync } from "node:fs";
+const ws = process.argv[2];
+let n = 0;
+for (const d of readdirSync(ws)) {
+  if (d.startsWith(".")) continue;
+  try { JSON.parse(readFileSync(ws + "/" + d + "/session.json", "utf8")); readFileSync(ws + "/" + d + "/tasks.md", "utf8"); n++; } catch {}
+}
+console.log(n);
+`;
+
 function timeRun(argv: string[], cwd: string): number {
   const t0 = performance.now();
   // Output to /dev/null, as hyperfine does: a listing pays for making its 3-6 MB of JSON, not for
@@ -83,13 +95,17 @@ try {
   console.log(`${SESSIONS} sessions laid out in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${RUNS} runs each, wall time per process`);
   const bareScript = join(root, "bare-read.ts");
   writeFileSync(bareScript, BARE);
+  const bareTasksScript = join(root, "bare-read-tasks.ts");
+  writeFileSync(bareTasksScript, BARE_WITH_TASKS);
 
   const bun = process.execPath;
   const empty = join(root, "empty", ".database");
   mkdirSync(empty, { recursive: true });
   writeFileSync(join(root, "nothing.ts"), "");
-  const entries: Array<{ name: string; argv: string[] }> = [
+  // `vs`: the bare read of the same files the command reads (index into entries).
+  const entries: Array<{ name: string; argv: string[]; vs?: number }> = [
     { name: "bare read (bun)", argv: [bun, bareScript, ws] },
+    { name: "bare read + tasks.md (bun)", argv: [bun, bareTasksScript, ws] },
     // Fixed costs, to tell start-up from per-session work.
     { name: "bun, empty script", argv: [bun, join(root, "nothing.ts")] },
     { name: "bun cli.ts attach --list --json, 0 sessions", argv: [bun, join(ROOT, "cli.ts"), "attach", "--list", "--json", "--workspace", empty] },
@@ -99,7 +115,7 @@ try {
   if (existsSync(binary)) runners.push({ tag: "dist/claude-wrapper", argv: [binary] });
   for (const r of runners) {
     entries.push({ name: `${r.tag} attach --list --json`, argv: [...r.argv, "attach", "--list", "--json", "--workspace", ws] });
-    entries.push({ name: `${r.tag} team status --json`, argv: [...r.argv, "team", "status", "--json", "--workspace", ws] });
+    entries.push({ name: `${r.tag} team status --json`, argv: [...r.argv, "team", "status", "--json", "--workspace", ws], vs: 1 });
   }
 
   // One untimed round first: the OS file cache and Bun's transpiler cache are warm for everyone.
@@ -108,12 +124,12 @@ try {
   const times = entries.map(() => [] as number[]);
   for (let r = 0; r < RUNS; r++) entries.forEach((e, i) => times[i]!.push(timeRun(e.argv, root)));
   const results = entries.map((e, i) => ({ ...e, ms: median(times[i]!), min: Math.min(...times[i]!) }));
-  const bare = results[0]!;
   const width = Math.max(...results.map((r) => r.name.length));
-  console.log(`${"command".padEnd(width)}  ${"median ms".padStart(9)}  ${"ratio".padStart(5)}  ${"min ms".padStart(7)}  ${"ratio".padStart(5)}`);
+  console.log(`${"command".padEnd(width)}  ${"median ms".padStart(9)}  ${"ratio".padStart(5)}  ${"min ms".padStart(7)}  ${"ratio".padStart(5)}  against`);
   for (const r of results) {
+    const bare = results[r.vs ?? 0]!;
     console.log(
-      `${r.name.padEnd(width)}  ${r.ms.toFixed(1).padStart(9)}  ${(r.ms / bare.ms).toFixed(2).padStart(4)}x  ${r.min.toFixed(1).padStart(7)}  ${(r.min / bare.min).toFixed(2).padStart(4)}x`,
+      `${r.name.padEnd(width)}  ${r.ms.toFixed(1).padStart(9)}  ${(r.ms / bare.ms).toFixed(2).padStart(4)}x  ${r.min.toFixed(1).padStart(7)}  ${(r.min / bare.min).toFixed(2).padStart(4)}x  ${bare.name}`,
     );
   }
 } finally {

@@ -3,7 +3,6 @@
  * only schedule a pass; `reconcile()` (pure) decides; this file observes the world and carries
  * out the actions, each idempotent so a crash between any two steps is finished by the next pass.
  */
-import { randomUUID } from "node:crypto";
 import { renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { AgentLogReader, type AgentLogSummary, fatalOnStderr } from "./agentlog";
@@ -575,7 +574,7 @@ export class Orchestrator {
     const stderrPath = join(dir, "agent.stderr.log");
     const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
-    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? randomUUID(), error: null, retryAt: null, launch };
+    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? crypto.randomUUID(), error: null, retryAt: null, launch };
     this.save(rec);
     crashPoint("spawn:intent");
     const runner = this.runnerFor(persona);

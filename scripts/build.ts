@@ -54,6 +54,9 @@ export function compileArgv(t: Target, entry: string, outfile: string): string[]
     process.execPath,
     "build",
     "--compile",
+    // Precompiled bytecode: the binary skips parsing its own JS at every start (~10 ms).
+    "--bytecode",
+    "--format=esm",
     "--minify",
     "--sourcemap=none",
     `--target=${t.bun}`,
