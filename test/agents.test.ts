@@ -17,17 +17,10 @@ import { readSession, writeSession } from "../core/session";
 import { readTasks } from "../core/tasks";
 import { createSession } from "../core/team";
 import { archiveDirName, projectRoot } from "../core/workspace";
-import { BUN, ROOT, type Sandbox, run, sandbox, sessionDirs } from "./helpers";
+import { BUN, ROOT, type Sandbox, run, sessionDirs, sandboxes } from "./helpers";
 
-const boxes: Sandbox[] = [];
-function box(): Sandbox {
-  const sb = sandbox("cw-agents-");
-  boxes.push(sb);
-  return sb;
-}
-afterEach(() => {
-  for (const sb of boxes.splice(0)) sb.cleanup();
-});
+const box = sandboxes("cw-agents-");
+afterEach(box.cleanup);
 
 const UUID = "0b6a3c5e-8d7f-4a21-9c3e-2f1d0e9b8a7c";
 

@@ -233,3 +233,21 @@ export function orchestratorPool() {
     },
   };
 }
+
+/**
+ * Sandboxes made by a test file, all removed after each test:
+ * `const box = sandboxes("cw-x-"); afterEach(box.cleanup);` then `const sb = box();`.
+ */
+export function sandboxes(prefix: string): (() => Sandbox) & { cleanup: () => void } {
+  const made: Sandbox[] = [];
+  const box = () => {
+    const sb = sandbox(prefix);
+    made.push(sb);
+    return sb;
+  };
+  return Object.assign(box, {
+    cleanup() {
+      for (const sb of made.splice(0)) sb.cleanup();
+    },
+  });
+}

@@ -6,17 +6,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT, type Sandbox, readJsonFile, run, sandbox, sessionDirs } from "./helpers";
+import { BUN, ROOT, type Sandbox, readJsonFile, run, sessionDirs, sandboxes } from "./helpers";
 
-const boxes: Sandbox[] = [];
-function box(): Sandbox {
-  const sb = sandbox("cw-personas-");
-  boxes.push(sb);
-  return sb;
-}
-afterEach(() => {
-  for (const sb of boxes.splice(0)) sb.cleanup();
-});
+const box = sandboxes("cw-personas-");
+afterEach(box.cleanup);
 
 const ENGINEER_OVERRIDE = `---
 label: custom engineer

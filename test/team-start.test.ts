@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { join, relative } from "node:path";
 import { parseTasks } from "../core/tasks";
 import { listEntries } from "../core/workspace";
-import { type Sandbox, readJsonFile, run, sandbox, sessionDirs } from "./helpers";
+import { readJsonFile, run, sessionDirs, sandboxes } from "./helpers";
 
 const SESSION_FIELDS = [
   "id",
@@ -31,15 +31,8 @@ const SESSION_FIELDS = [
 const DIR_RE = /^(engineering-manager|solutions-architect|software-engineer|intern)-(\d{13})$/;
 const HEADER_RE = /^## Instructions from user \((\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\)$/m;
 
-const boxes: Sandbox[] = [];
-function box(): Sandbox {
-  const sb = sandbox("cw-team-start-");
-  boxes.push(sb);
-  return sb;
-}
-afterEach(() => {
-  for (const sb of boxes.splice(0)) sb.cleanup();
-});
+const box = sandboxes("cw-team-start-");
+afterEach(box.cleanup);
 
 /** Every entry under `dir`, with file contents and link targets: equal listings = nothing changed. */
 function snapshot(dir: string): Record<string, string> {

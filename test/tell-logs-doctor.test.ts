@@ -7,17 +7,10 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rena
 import { join } from "node:path";
 import { readSession, writeSession } from "../core/session";
 import { archiveDirName } from "../core/workspace";
-import { FIXTURES, type Sandbox, cliArgv, run, sandbox, sessionDirs, waitFor } from "./helpers";
+import { FIXTURES, type Sandbox, cliArgv, run, sessionDirs, waitFor, sandboxes } from "./helpers";
 
-const boxes: Sandbox[] = [];
-function box(): Sandbox {
-  const sb = sandbox("cw-tld-");
-  boxes.push(sb);
-  return sb;
-}
-afterEach(() => {
-  for (const sb of boxes.splice(0)) sb.cleanup();
-});
+const box = sandboxes("cw-tld-");
+afterEach(box.cleanup);
 
 async function team(sb: Sandbox, ...extra: string[]): Promise<void> {
   const r = await run(sb, ["team", "start", "Build a tiny todo app", ...extra]);
