@@ -53,7 +53,8 @@ function describe(rows: SessionRow[]): string {
 
 /**
  * A session by id (also an archived one), by name, or by a unique prefix of either; without a
- * query, the engineering manager. Anything else is exit 3 with the closest matches.
+ * query, the engineering manager. No match is exit 3 with the closest ones; several matches is
+ * exit 2 (a usage mistake: give more of the id or name) listing them.
  */
 export function findSession(workspace: string, query?: string): SessionRow {
   const q = query?.trim();
@@ -71,7 +72,7 @@ export function findSession(workspace: string, query?: string): SessionRow {
   const prefixed = rows.filter((r) => r.id.startsWith(q) || r.name.startsWith(q));
   if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return preferred(prefixed);
   if (prefixed.length > 1) {
-    throw new UserError(`"${q}" matches ${prefixed.length} sessions: ${describe(prefixed.slice(0, 5))}${prefixed.length > 5 ? ", …" : ""}; give more of the id or name`, EXIT.notFound);
+    throw new UserError(`"${q}" matches ${prefixed.length} sessions: ${describe(prefixed.slice(0, 5))}${prefixed.length > 5 ? ", …" : ""}; give more of the id or name`, EXIT.usage);
   }
 
   const near = closestMatches(q, rows);

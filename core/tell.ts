@@ -29,20 +29,6 @@ export function validateMessage(message: string | undefined): string {
   return m;
 }
 
-/**
- * The session a user means. `findSession` (core/lookup.ts, shared with `attach`) answers exit 3
- * for "no such session" and for "several match"; for a user typing a name, several matches is a
- * usage problem (give more of it), so it is exit 2 here.
- */
-export function resolveSession(workspace: string, query: string): SessionRow {
-  try {
-    return findSession(workspace, query);
-  } catch (err) {
-    if (err instanceof UserError && /\bmatches \d+ sessions\b/.test(err.message)) throw new UserError(err.message, EXIT.usage);
-    throw err;
-  }
-}
-
 function deliveryNote(workspace: string, row: SessionRow): string {
   if (!liveOrchestrator(workspace)) return "no orchestrator is running: it is read when `claude-wrapper orchestrate` runs";
   switch (row.status) {
@@ -72,7 +58,7 @@ function deliveryNote(workspace: string, row: SessionRow): string {
 export async function tellSession(workspace: string, query: string, message: string): Promise<TellResult> {
   const body = validateMessage(message);
   requireWorkspace(workspace);
-  const row = resolveSession(workspace, query);
+  const row = findSession(workspace, query);
   if (row.archived || row.status === "completed") {
     throw new UserError(
       `${row.name} (${row.id}) has completed${row.archived ? " and is archived" : ""}; its agent will not read new instructions. Tell whoever requested it${row.requestedBy ? ` (${row.requestedBy})` : ""}, or the manager, instead`,

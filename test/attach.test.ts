@@ -142,7 +142,7 @@ describe("attach", () => {
     expect(byId.stdout.trim()).toBe(team["engineer-1"]!.dir);
   });
 
-  test("an unknown name exits 3 and names the closest sessions; an ambiguous prefix exits 3 listing them", async () => {
+  test("an unknown name exits 3 and names the closest sessions; an ambiguous prefix exits 2 listing them", async () => {
     const sb = S.box();
     const team = await startTeam(sb, 2, 0);
     const r = await run(sb, ["attach", "enginer-1"]);
@@ -154,7 +154,7 @@ describe("attach", () => {
     expect(lines[0]).not.toContain("architect");
 
     const amb = await run(sb, ["attach", "eng"]);
-    expect(amb.code).toBe(3);
+    expect(amb.code).toBe(2);
     expect(amb.stderr).toContain("matches 3 sessions");
     expect(amb.stderr).toContain("engineer-2");
   });
