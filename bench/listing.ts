@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileIdentity } from "../core/fsx";
 import { newSessionRecord } from "../core/session";
 import { taskBlock } from "../core/tasks";
 
@@ -31,6 +32,11 @@ function layout(root: string): string {
     const status = STATUSES[i % STATUSES.length]!;
     // Active sessions carry a PID (one that is not running: a crashed orchestrator's leftovers).
     const pid = status === "active" ? 4_000_000 + i : null;
+    const tasks = [taskBlock(`Task ${i} part one`, "completed"), taskBlock(`Task ${i} part two`, i % 3 ? "in progress" : "completed")];
+    writeFileSync(join(dir, "tasks.md"), `# Tasks for ${id}\n\n${tasks.join("")}`);
+    // As in a real workspace: the orchestrator (and `team start`) record the counts of the
+    // tasks.md they last read, with its identity.
+    const counted = { tasksDone: i % 3 ? 1 : 2, tasksTotal: 2, tasksKey: fileIdentity(join(dir, "tasks.md")) };
     const rec = newSessionRecord({
       id,
       persona,
@@ -42,10 +48,9 @@ function layout(root: string): string {
       costUsd: (i % 100) / 1000,
       inputTokens: 1000 + i,
       outputTokens: 500 + i,
+      ...counted,
     });
     writeFileSync(join(dir, "session.json"), `${JSON.stringify(rec, null, 2)}\n`);
-    const tasks = [taskBlock(`Task ${i} part one`, "completed"), taskBlock(`Task ${i} part two`, i % 3 ? "in progress" : "completed")];
-    writeFileSync(join(dir, "tasks.md"), `# Tasks for ${id}\n\n${tasks.join("")}`);
   }
   return ws;
 }

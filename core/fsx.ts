@@ -41,6 +41,15 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * Identity of a file's content short of reading it (inode, size, mtime): an atomic rewrite is a
+ * new inode, an append changes size and mtime. Empty for a missing path.
+ */
+export function fileIdentity(path: string): string {
+  const st = lstatOrUndefined(path);
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "";
+}
+
 /** lstat that answers undefined instead of throwing for a missing path. */
 export function lstatOrUndefined(path: string): Stats | undefined {
   try {

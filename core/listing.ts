@@ -35,6 +35,13 @@ export interface SessionRow {
   archived: boolean;
 }
 
+/**
+ * The task progress session.json recorded, kept on a row under a symbol: JSON output never shows
+ * it, and `team status` trusts it while tasks.md is the very file it was counted from.
+ */
+export const RECORDED_TASKS = Symbol("recordedTasks");
+export type RecordedTasks = { key: string; done: number; total: number };
+
 /** The order teams are shown in: the manager first, then who it leads; other personas after. */
 const PERSONA_ORDER = ["engineering-manager", "solutions-architect", "software-engineer", "intern"];
 
@@ -61,7 +68,7 @@ export function personaRank(persona: string): number {
 export function toRow(rec: SessionRecord, dir: string, archived: boolean, label: string, orchestratorLive: boolean, maybeAlive: (pid: number) => boolean = () => true): SessionRow {
   // Only a recorded PID costs a look at the process table (one /proc read on Linux).
   const running = !archived && rec.pid !== null && maybeAlive(rec.pid) && isOurProcess(rec.pid, rec.pidStartTime);
-  return {
+  const row: SessionRow = {
     id: rec.id,
     persona: rec.persona,
     label,
@@ -83,6 +90,10 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
     error: rec.error,
     archived,
   };
+  if (rec.tasksKey && typeof rec.tasksDone === "number" && typeof rec.tasksTotal === "number") {
+    (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS] = { key: rec.tasksKey, done: rec.tasksDone, total: rec.tasksTotal };
+  }
+  return row;
 }
 
 export interface ListOptions {

@@ -12,7 +12,7 @@ import { orchestratorTimings } from "./config";
 import { crashPoint } from "./crash";
 import { UserError, errorMessage } from "./errors";
 import type { Emit } from "./events";
-import { lstatOrUndefined } from "./fsx";
+import { fileIdentity, lstatOrUndefined } from "./fsx";
 import { instructionsPath } from "./instructions";
 import { notifyRequester } from "./notify";
 import { acquireOrchestratorLock } from "./orchestrator-lock";
@@ -48,7 +48,7 @@ interface Proc {
 
 interface Cached {
   rec: SessionRecord;
-  /** fileKey of session.json and tracker.json when last read or written by us. */
+  /** fileIdentity of session.json and tracker.json when last read or written by us. */
   sessionKey: string;
   trackerKey: string;
   tasks: TaskSummary;
@@ -61,12 +61,6 @@ interface Cached {
   instructionsOffset: number;
 }
 
-
-/** Identity of a file's content, short of reading it: an atomic rewrite is a new inode. */
-function fileKey(path: string): string {
-  const st = lstatOrUndefined(path);
-  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "";
-}
 
 /** The agent of a session that no session.json records (after a crash between spawn and record). */
 function findAgentByEnv(workspace: string, sessionId: string, persona: string): { pid: number; startTime: string } | undefined {
@@ -329,7 +323,7 @@ export class Orchestrator {
     const prev = this.cache.get(id);
     if (prev && !this.dirty.has(id)) return prev;
     // A dir changes often (agents write logs; we write session.json): parse only what changed.
-    const sessionKey = fileKey(join(dir, "session.json"));
+    const sessionKey = fileIdentity(join(dir, "session.json"));
     const rec = prev && sessionKey && prev.sessionKey === sessionKey ? prev.rec : readSession(dir, id, persona);
     // Not there (not written yet, or its dir is being removed): decide nothing about it now, but
     // keep what we knew, so a dir that then vanishes is noticed (see forget).
@@ -346,14 +340,14 @@ export class Orchestrator {
     }
     this.corrupt.delete(id);
     const tasksPath = join(dir, "tasks.md");
-    const tasksKey = fileKey(tasksPath);
+    const tasksKey = fileIdentity(tasksPath);
     const tasks = prev && prev.tasksKey === tasksKey ? prev.tasks : readTasks(tasksPath);
     if (tasks !== prev?.tasks) this.tellTasksProblem(id, tasksPath, tasks);
     const logPath = join(dir, "agent.jsonl");
-    const logKey = fileKey(logPath);
+    const logKey = fileIdentity(logPath);
     const reader = prev?.reader ?? new AgentLogReader(logPath);
     if (!prev || prev.logKey !== logKey) reader.read();
-    const trackerKey = fileKey(join(dir, "tracker.json"));
+    const trackerKey = fileIdentity(join(dir, "tracker.json"));
     const c: Cached = {
       rec,
       sessionKey,
@@ -367,7 +361,7 @@ export class Orchestrator {
       instructionsOffset: prev && prev.trackerKey === trackerKey ? prev.instructionsOffset : readTracker(dir).instructionsOffset,
     };
     this.cache.set(id, c);
-    if (!prev || prev.logKey !== logKey) this.recordCost(dir, c);
+    this.recordDerived(dir, c);
     return c;
   }
 
@@ -398,15 +392,22 @@ export class Orchestrator {
     }
   }
 
-  /** Keep session.json's cost and token totals equal to what the agent's log says. */
-  private recordCost(dir: string, c: Cached): void {
-    const { rec, log } = c;
+  /**
+   * Keep what session.json derives from other files true: cost and token totals from the agent's
+   * log, task progress (with the identity of the tasks.md counted) from tasks.md. One write.
+   */
+  private recordDerived(dir: string, c: Cached): void {
+    const { rec, log, tasks } = c;
     if (rec.request) return;
     const t = log.totals;
-    if (rec.costUsd === t.costUsd && rec.inputTokens === t.inputTokens && rec.outputTokens === t.outputTokens && rec.turns === t.turns) return;
+    const costChanged = rec.costUsd !== t.costUsd || rec.inputTokens !== t.inputTokens || rec.outputTokens !== t.outputTokens || rec.turns !== t.turns;
+    const counted = !tasks.problem && c.tasksKey !== "";
+    const tasksChanged = counted && (rec.tasksKey !== c.tasksKey || rec.tasksDone !== tasks.done || rec.tasksTotal !== tasks.total);
+    if (!costChanged && !tasksChanged) return;
     Object.assign(rec, { costUsd: t.costUsd, inputTokens: t.inputTokens, outputTokens: t.outputTokens, turns: t.turns });
+    if (tasksChanged) Object.assign(rec, { tasksDone: tasks.done, tasksTotal: tasks.total, tasksKey: c.tasksKey });
     writeSession(dir, rec);
-    c.sessionKey = fileKey(join(dir, "session.json"));
+    c.sessionKey = fileIdentity(join(dir, "session.json"));
   }
 
   private procState(rec: SessionRecord): ProcState {
@@ -430,7 +431,7 @@ export class Orchestrator {
     const cached = this.cache.get(id);
     if (cached) {
       cached.instructionsOffset = size;
-      cached.trackerKey = fileKey(join(this.dirOf(id), "tracker.json"));
+      cached.trackerKey = fileIdentity(join(this.dirOf(id), "tracker.json"));
     }
   }
 
@@ -445,7 +446,7 @@ export class Orchestrator {
     const c = this.cache.get(rec.id);
     if (c) {
       c.rec = rec;
-      c.sessionKey = fileKey(join(this.dirOf(rec.id), "session.json"));
+      c.sessionKey = fileIdentity(join(this.dirOf(rec.id), "session.json"));
     }
   }
 

@@ -1,7 +1,7 @@
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { crashPoint } from "./crash";
-import { MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped, writeFileAtomic } from "./fsx";
+import { fileIdentity, MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped, writeFileAtomic } from "./fsx";
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
 import { type Persona, renderPersona } from "./personas";
 import { type SessionRecord, newSessionRecord, readSession, writeSession, writeTracker } from "./session";
@@ -126,7 +126,8 @@ export function finishSession(
     }),
   );
   crashPoint("claim:laid-out");
-  const done: SessionRecord = { ...rec, request: null, requestedBy };
+  const tasks = { tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(sessionDir, "tasks.md")) };
+  const done: SessionRecord = { ...rec, request: null, requestedBy, ...tasks };
   writeSession(sessionDir, done);
   rmSync(join(sessionDir, CLAIMED_REQUEST), { recursive: true, force: true });
   return done;

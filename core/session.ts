@@ -48,6 +48,13 @@ export interface SessionRecord {
   /** The requester has been told how this session ended (completed or failed). */
   notified?: boolean;
   /**
+   * Task progress as last counted, with the fileIdentity of the tasks.md it was counted from:
+   * listings over thousands of sessions trust it while tasks.md is unchanged, instead of reading it.
+   */
+  tasksDone?: number;
+  tasksTotal?: number;
+  tasksKey?: string;
+  /**
    * Set while an agent is being started, until its PID is recorded: the bytes of instructions.md
    * it is handed and the sizes of its output files before it ran. After a crash in between, a
    * grown output file (or a live process) says the run happened; otherwise it never started.

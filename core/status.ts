@@ -1,9 +1,10 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type SessionRow, rowsFor } from "./listing";
+import { fileIdentity } from "./fsx";
+import { RECORDED_TASKS, type RecordedTasks, type SessionRow, rowsFor } from "./listing";
 import { type OrchestratorPid, liveOrchestrator } from "./orchestrator-pid";
 import { type SessionStatus, STATUSES } from "./session";
-import { readTaskProgress } from "./task-progress";
+import { type TaskProgress, readTaskProgress } from "./task-progress";
 import { listEntries } from "./workspace";
 
 export interface StatusRow extends SessionRow {
@@ -75,6 +76,16 @@ function publicOrchestrator(o: OrchestratorPid | undefined): TeamSnapshot["orche
  * The whole team at one moment: the orchestrator (if its process is alive), every session
  * including archived ones (their cost counts), task progress, and totals.
  */
+/** Task progress of a row: as recorded while tasks.md is the file it was counted from, else read. */
+function taskProgressOf(row: SessionRow): TaskProgress {
+  const path = `${row.dir}/tasks.md`;
+  const recorded = (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS];
+  if (recorded && recorded.key === fileIdentity(path)) {
+    return { done: recorded.done, total: recorded.total, complete: recorded.total > 0 && recorded.done === recorded.total };
+  }
+  return readTaskProgress(path);
+}
+
 export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): TeamSnapshot {
   const now = opts.now ?? Date.now();
   const orchestrator = publicOrchestrator(liveOrchestrator(workspace));
@@ -91,7 +102,7 @@ export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): Tea
   };
   const counts: TeamSnapshot["counts"] = {};
   const sessions: StatusRow[] = rows.map((row) => {
-    const tasks = readTaskProgress(`${row.dir}/tasks.md`);
+    const tasks = taskProgressOf(row);
     // The row is ours (rowsFor made it for this call): extend it in place instead of copying all
     // its fields per session. The new fields land in the order the spread used to put them.
     const out = row as StatusRow;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "./errors";
-import { writeFileAtomic, writeJsonAtomic } from "./fsx";
+import { fileIdentity, writeFileAtomic, writeJsonAtomic } from "./fsx";
 import { writeFirstInstructions } from "./instructions";
 import { loadPersonas, renderPersona } from "./personas";
 import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "./session";
@@ -82,7 +82,9 @@ export function createSession(
       personas,
     }),
   );
-  writeSession(path, newSessionRecord({ id, persona: m.persona, name: m.name, requestedBy: m.requestedBy }));
+  // One pending task, counted as the orchestrator would count it (see SessionRecord.tasksKey).
+  const tasks = { tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(path, "tasks.md")) };
+  writeSession(path, newSessionRecord({ id, persona: m.persona, name: m.name, requestedBy: m.requestedBy, ...tasks }));
   return { id, persona: m.persona, name: m.name, dir: path };
 }
 

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileIdentity } from "../core/fsx";
 import { type Sandbox, archiveDirs, fakeCalls, orchestratorPool, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
 
 setDefaultTimeout(60_000);
@@ -60,6 +61,18 @@ describe("orchestrate with agents", () => {
     // Nothing started after the cap: the interns wait, unspawned.
     expect(o.events.filter((e) => e.event === "spawned" && e.persona === "intern")).toEqual([]);
     expect(o.events.filter((e) => e.event === "budget-exhausted").length).toBe(1);
+  });
+
+  test("the orchestrator records task progress in session.json with the identity of the tasks.md counted", async () => {
+    sb = sandbox();
+    sb.behave("manager", `sed -i 's/\\*\\*Status\\*\\*: pending/**Status**: completed/' "$dir/tasks.md"; printf '\\n## Task: Review\\n- **Status**: in progress\\n' >> "$dir/tasks.md"; result 0.01`);
+    sb.behave("architect", "result 0.01");
+    expect((await run(sb, ["team", "start", "x"])).code).toBe(0);
+    const o = start();
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager idle");
+    const dir = dirOf("manager");
+    await waitFor("counts recorded", () => readJsonFile(join(dir, "session.json")).tasksTotal === 2);
+    expect(readJsonFile(join(dir, "session.json"))).toMatchObject({ tasksDone: 1, tasksTotal: 2, tasksKey: fileIdentity(join(dir, "tasks.md")) });
   });
 
   test("an idle agent is woken by `tell` with only the new block, on the same conversation", async () => {

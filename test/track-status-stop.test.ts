@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { fileIdentity } from "../core/fsx";
 import { join } from "node:path";
 import { MAX_TASKS_BYTES, parseTasks, readTasks, taskBlock } from "../core/tasks";
 import { readTaskProgress, scanPlainTasks } from "../core/task-progress";
@@ -47,6 +48,25 @@ describe("team status", () => {
     expect(human.stdout).toContain("tasks 1/4");
     expect(human.stdout).toContain("$0.7500");
     expect(human.stdout).toMatch(new RegExp(`manager\\s+manager\\s+active\\s+0/1.*${agent.pid}`));
+  });
+
+  test("task counts recorded in session.json are used exactly while tasks.md is the file they were counted from", async () => {
+    const sb = S.box();
+    const team = await startTeam(sb, 0, 0);
+    const dir = team.manager!.dir;
+    // `team start` records the one pending task with the identity of the tasks.md it wrote.
+    expect(session(dir)).toMatchObject({ tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(dir, "tasks.md")) });
+    const counts = async () => {
+      const s = JSON.parse((await run(sb, ["team", "status", "--json"])).stdout);
+      const m = s.sessions.find((x: any) => x.name === "manager");
+      return [m.tasksDone, m.tasksTotal];
+    };
+    // Recorded counts for this very file are trusted (these are not what the file says)...
+    patchSession(dir, { tasksDone: 7, tasksTotal: 9 });
+    expect(await counts()).toEqual([7, 9]);
+    // ...and the moment the file changes, it is read instead.
+    completeFirstTask(dir);
+    expect(await counts()).toEqual([1, 2]);
   });
 
   test("names a live orchestrator, and not one whose PID is gone", async () => {
