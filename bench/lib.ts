@@ -6,6 +6,7 @@
  * orchestrator, not test/fixtures/claude's argv bookkeeping (~50 ms of forks per run).
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { eachJsonLine } from "../test/helpers";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -87,31 +88,15 @@ export function orchestrate(b: Bench, extra: string[] = [], env: Record<string, 
   });
   const events: Array<Record<string, any>> = [];
   const waiters: Array<{ pred: (e: Record<string, any>) => boolean; resolve: (e: Record<string, any>) => void }> = [];
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let e: Record<string, any>;
-        try {
-          e = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        events.push(e);
-        for (let i = waiters.length - 1; i >= 0; i--) {
-          if (waiters[i]!.pred(e)) {
-            waiters[i]!.resolve(e);
-            waiters.splice(i, 1);
-          }
-        }
+  void eachJsonLine(proc.stdout as ReadableStream<Uint8Array>, (e) => {
+    events.push(e);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.pred(e)) {
+        waiters[i]!.resolve(e);
+        waiters.splice(i, 1);
       }
     }
-  })();
+  });
   return {
     proc,
     events,

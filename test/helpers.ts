@@ -101,6 +101,27 @@ export interface OrchestratorProc {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
+/** Call `onValue` with each JSON line of a child's output as it arrives (other lines are skipped). */
+export async function eachJsonLine(stream: ReadableStream<Uint8Array>, onValue: (value: Record<string, any>) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let value: Record<string, any>;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      onValue(value);
+    }
+  }
+}
+
 /** Start `orchestrate --json` in the sandbox and collect its events as they arrive. */
 export function orchestrate(sb: Sandbox, extra: string[] = []): OrchestratorProc {
   const proc = Bun.spawn([...cliArgv(), "orchestrate", "--json", ...extra], {
@@ -112,21 +133,7 @@ export function orchestrate(sb: Sandbox, extra: string[] = []): OrchestratorProc
   });
   const events: Array<Record<string, any>> = [];
   let err = "";
-  (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          events.push(JSON.parse(line));
-        } catch {}
-      }
-    }
-  })();
+  void eachJsonLine(proc.stdout as ReadableStream<Uint8Array>, (e) => events.push(e));
   (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) err += decoder.decode(chunk, { stream: true });
