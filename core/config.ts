@@ -2,9 +2,11 @@
  * Timing knobs of the orchestrator. Defaults suit real agents; tests and benchmarks shorten
  * them through the environment (never through hidden behaviour in the code paths).
  */
-function envMs(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v >= 0 ? v : fallback;
+/** A duration knob from the environment; unset, empty or not a number ≥ 0: the default. */
+export function envMs(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const v = Number(raw);
+  return raw && Number.isFinite(v) && v >= 0 ? v : fallback;
 }
 
 export function orchestratorTimings() {

@@ -193,13 +193,27 @@ export function spawnDetached(opts: {
 
 /** SIGTERM the group, then SIGKILL after `graceMs` if anything of it is left. */
 export async function stopGroup(pid: number, graceMs = 3000): Promise<void> {
-  if (!signalGroup(pid, "SIGTERM")) return;
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!groupAlive(pid)) return;
+  await terminate((sig) => signalGroup(pid, sig), () => !groupAlive(pid), graceMs);
+}
+
+/** Poll `check` (a look at the process table) until it holds or `timeoutMs` passes. */
+export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= deadline) return false;
     await Bun.sleep(20);
   }
-  signalGroup(pid, "SIGKILL");
-  const hard = Date.now() + 2000;
-  while (Date.now() < hard && groupAlive(pid)) await Bun.sleep(20);
+}
+
+/**
+ * SIGTERM, wait up to `graceMs` for `gone`, then SIGKILL and wait up to 2 s more. Answers
+ * whether it came to SIGKILL. `send` answers false when there was nothing left to signal.
+ */
+export async function terminate(send: (signal: NodeJS.Signals) => boolean, gone: () => boolean, graceMs: number): Promise<boolean> {
+  if (!send("SIGTERM")) return false;
+  if (await waitUntil(gone, graceMs)) return false;
+  send("SIGKILL");
+  await waitUntil(gone, 2000);
+  return true;
 }

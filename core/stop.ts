@@ -3,7 +3,8 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { lstatOrUndefined } from "./fsx";
 import { type OrchestratorPid, readOrchestratorPid, removeOrchestratorPid } from "./orchestrator-pid";
-import { agentsByEnvironment, groupAlive, isAlive, isOurProcess, ownProcessGroup, stopGroup } from "./processes";
+import { envMs } from "./config";
+import { agentsByEnvironment, groupAlive, isAlive, isOurProcess, ownProcessGroup, stopGroup, terminate } from "./processes";
 import { isStandIn, readSession, writeSession } from "./session";
 import { listEntries } from "./workspace";
 
@@ -30,21 +31,6 @@ export interface StopReport {
   unreadable: Array<{ id: string; error: string }>;
 }
 
-/** Defaults; tests shorten them through the environment, as for the orchestrator (core/config.ts). */
-function graceFromEnv(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] && Number.isFinite(v) && v >= 0 ? v : fallback;
-}
-
-async function pollUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await Bun.sleep(25);
-  }
-}
-
 /** The orchestrator's own lock; stale once its process is gone (see core/orchestrator-lock.ts). */
 function removeOrchestratorFiles(workspace: string, rec: OrchestratorPid): void {
   rmSync(join(workspace, ".orchestrator.lock"), { recursive: true, force: true });
@@ -63,17 +49,15 @@ async function stopOrchestrator(workspace: string, graceMs: number): Promise<Pic
     removeOrchestratorFiles(workspace, rec);
     return { orchestrator: null, staleOrchestrator: { pid: rec.pid } };
   }
-  let killed = false;
-  try {
-    process.kill(rec.pid, "SIGTERM");
-  } catch {}
-  if (!(await pollUntil(gone, graceMs))) {
-    killed = true;
+  const signal = (sig: NodeJS.Signals) => {
     try {
-      process.kill(rec.pid, "SIGKILL");
-    } catch {}
-    await pollUntil(gone, 2000);
-  }
+      process.kill(rec.pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const killed = await terminate(signal, gone, graceMs);
   // A killed orchestrator could not clean up after itself.
   if (gone()) removeOrchestratorFiles(workspace, rec);
   return { orchestrator: { pid: rec.pid, killed }, staleOrchestrator: null };
@@ -96,9 +80,9 @@ export async function stopTeam(workspace: string, opts: StopOptions = {}): Promi
   const report: StopReport = { workspace, orchestrator: null, staleOrchestrator: null, agents: [], marked: [], left: [], unreadable: [] };
   if (!lstatOrUndefined(workspace)?.isDirectory()) return report;
 
-  Object.assign(report, await stopOrchestrator(workspace, opts.orchestratorGraceMs ?? graceFromEnv("CLAUDE_WRAPPER_ORCHESTRATOR_GRACE_MS", 10_000)));
+  Object.assign(report, await stopOrchestrator(workspace, opts.orchestratorGraceMs ?? envMs("CLAUDE_WRAPPER_ORCHESTRATOR_GRACE_MS", 10_000)));
 
-  const agentGraceMs = opts.agentGraceMs ?? graceFromEnv("CLAUDE_WRAPPER_STOP_GRACE_MS", 3000);
+  const agentGraceMs = opts.agentGraceMs ?? envMs("CLAUDE_WRAPPER_STOP_GRACE_MS", 3000);
   let ownVictim: { id: string; pid: number } | undefined;
   // Same lock as `team start`: a team being laid out right now is not half marked stopped.
   const release = await lockfile.lock(workspace, {
