@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { type Check, runDoctor } from "../core/doctor";
 import { UserError } from "../core/errors";
+import { plural } from "../core/format";
 import { paletteFor } from "../core/logview";
 import { resolveWorkspace } from "../core/workspace";
 import { jsonArg, sharedArgs } from "./_shared";
@@ -34,7 +35,7 @@ export default defineCommand({
         if (c.fix && c.status !== "ok") console.log(`  ${" ".repeat(12)} fix: ${c.fix}`);
       }
       const failed = report.checks.filter((c) => c.status === "fail").length;
-      console.log(failed ? p.red(`\n${failed} check${failed === 1 ? "" : "s"} failed`) : p.green("\nAll checks passed"));
+      console.log(failed ? p.red(`\n${plural(failed, "check")} failed`) : p.green("\nAll checks passed"));
     }
     if (!report.ok) process.exitCode = 1;
   },

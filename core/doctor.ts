@@ -4,6 +4,7 @@
  * Where a thing cannot be told from outside (is claude really logged in?) it says "unknown"
  * rather than guessing.
  */
+import { plural } from "./format";
 import { readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -198,7 +199,7 @@ export function checkInotify(workspace: string, planned: number, platform = proc
   const needWatches = dirs + planned * 16 + 64;
   const freeInstances = maxInstances - used.instances;
   const freeWatches = maxWatches - used.watches;
-  const detail = `max_user_watches ${maxWatches} (${used.watches} in use), max_user_instances ${maxInstances} (${used.instances} in use); ${planned} planned agents${exists ? `, ${dirs} workspace dir${dirs === 1 ? "" : "s"}` : ""}`;
+  const detail = `max_user_watches ${maxWatches} (${used.watches} in use), max_user_instances ${maxInstances} (${used.instances} in use); ${planned} planned agents${exists ? `, ${plural(dirs, "workspace dir")}` : ""}`;
   const fix = "raise the limits, e.g. `sudo sysctl fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288` (add them to /etc/sysctl.d/ to keep them)";
   if (freeInstances < needInstances || freeWatches < needWatches) return { id: "inotify", title, status: "fail", detail: `too low: ${detail}`, fix };
   if (freeInstances < needInstances * 2 || freeWatches < needWatches * 4) return { id: "inotify", title, status: "warn", detail: `little headroom: ${detail}`, fix };
@@ -244,7 +245,7 @@ function checkSessions(workspace: string, orchestratorLive: boolean): Check {
     }
     if (e.kind === "session" && !orchestratorLive && rec.status === "active" && !isOurProcess(rec.pid, rec.pidStartTime)) orphaned.push(e.id);
   }
-  const counts = `${sessions} session${sessions === 1 ? "" : "s"}, ${archived} archived`;
+  const counts = `${plural(sessions, "session")}, ${archived} archived`;
   if (corrupt.length) {
     return { id: "sessions", title, status: "fail", detail: `${counts}; unreadable session.json: ${corrupt.join(", ")}`, fix: "fix or remove those session.json files (the orchestrator leaves such sessions alone)" };
   }
@@ -330,7 +331,7 @@ function checkPersonas(workspace: string): Check {
       failures.push(`${file}: ${errorMessage(err)} (the built-in persona is used instead)`);
     }
   }
-  const count = `${files.length} override${files.length === 1 ? "" : "s"} in ${dir}`;
+  const count = `${plural(files.length, "override")} in ${dir}`;
   if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix the frontmatter (`key: value`, `key: [a, b]`, or `key:` then `- item` lines)" };
   if (warnings.length) return { id: "personas", title, status: "warn", detail: `${count}; ${warnings.join("; ")}` };
   return { id: "personas", title, status: "ok", detail: count };

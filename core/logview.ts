@@ -4,6 +4,7 @@
  * Following uses @parcel/watcher events on the session dir; a one-second check is the safety net
  * that also notices the dir being archived (renamed to `<id>-completed`) under us.
  */
+import { plural } from "./format";
 import { isAbsolute, join, relative } from "node:path";
 import { type AgentLogEntry, AgentLogReader, assistantError, classifyFailure, parseResult } from "./agentlog";
 import { lstatOrUndefined } from "./fsx";
@@ -155,7 +156,7 @@ export function renderEntry(entry: AgentLogEntry, opts: RenderOptions = {}): str
     }
     case "result": {
       const r = parseResult(v);
-      const facts = [`${r.turns} turn${r.turns === 1 ? "" : "s"}`, money(r.costUsd)];
+      const facts = [plural(r.turns, "turn"), money(r.costUsd)];
       if (r.durationMs !== null) facts.push(`${(r.durationMs / 1000).toFixed(1)} s`);
       if (!r.isError) return [p.green(`✔ done · ${facts.join(" · ")}`)];
       const failure = classifyFailure([], r);

@@ -1,9 +1,10 @@
+import { plural } from "./format";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "./errors";
 import { fileIdentity, writeFileAtomic, writeJsonAtomic } from "./fsx";
 import { writeFirstInstructions } from "./instructions";
-import { loadPersonas, renderPersona } from "./personas";
+import { type Persona, loadPersonas, renderPersona } from "./personas";
 import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "./session";
 import { readAllSessions } from "./sessions";
 import { taskBlock } from "./tasks";
@@ -59,8 +60,8 @@ export interface CreatedSession {
 export function createSession(
   workspace: string,
   m: Member & { from: string; requestedBy: string | null; goal: string },
+  personas: Map<string, Persona> = loadPersonas(workspace),
 ): CreatedSession {
-  const personas = loadPersonas(workspace);
   const persona = personas.get(m.persona);
   if (!persona) throw new UserError(`unknown persona ${m.persona}`);
   const { id, path } = allocateSessionDir(workspace, m.persona);
@@ -141,13 +142,14 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
     const live = liveTeam(workspace);
     if (live.length > 0) {
       throw new UserError(
-        `${workspace} already holds a live team (${live.length} session${live.length === 1 ? "" : "s"}, e.g. ${live[0]!.id}); stop it with \`claude-wrapper team stop\` or pass another --workspace`,
+        `${workspace} already holds a live team (${plural(live.length, "session")}, e.g. ${live[0]!.id}); stop it with \`claude-wrapper team stop\` or pass another --workspace`,
         4,
       );
     }
     writeJsonAtomic(join(workspace, ".team.json"), { goal, startedAt: new Date().toISOString() });
+    const personas = loadPersonas(workspace);
     return teamMembers(goal, engineers, interns).map((m) =>
-      createSession(workspace, { ...m, from: "user", requestedBy: null, goal }),
+      createSession(workspace, { ...m, from: "user", requestedBy: null, goal }, personas),
     );
   } finally {
     await release();
