@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import pkg from "./package.json" with { type: "json" };
 import { commands } from "./commands/index";
-import { runCli } from "./core/cli";
+import { runCli } from "./core/cli/run";
 
 const main = defineCommand({
   meta: {

@@ -9,8 +9,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { newSessionRecord } from "../core/session";
-import { taskBlock } from "../core/tasks";
+import { newSessionRecord } from "../core/workspace/session";
+import { taskBlock } from "../core/workspace/tasks";
 import { type Bench, type Row, benchDir, cpuSeconds, ensureBinary, orchestrate, printTable, statusMb } from "./lib";
 
 const SETTLE_MS = 5000;

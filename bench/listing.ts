@@ -10,9 +10,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileIdentity } from "../core/fsx";
-import { newSessionRecord } from "../core/session";
-import { taskBlock } from "../core/tasks";
+import { fileIdentity } from "../core/base/fsx";
+import { newSessionRecord } from "../core/workspace/session";
+import { taskBlock } from "../core/workspace/tasks";
 
 const ROOT = join(import.meta.dir, "..");
 const SESSIONS = Number(process.argv[2] ?? 10_000);

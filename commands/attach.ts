@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
-import { UserError } from "../core/errors";
-import { jsonLines, paint, wantColor, writeStdout } from "../core/format";
-import { listJson, listRows, matchesFilter } from "../core/listing";
-import { renderList } from "../core/team-view";
-import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { UserError } from "../core/base/errors";
+import { jsonLines, paint, wantColor, writeStdout } from "../core/views/format";
+import { listJson, listRows, matchesFilter } from "../core/views/listing";
+import { renderList } from "../core/views/team-view";
+import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({
@@ -47,10 +47,10 @@ export default defineCommand({
     // Loaded here, not at the top: `--list` is the common call and starts faster without them
     // (the shell module pulls in node:os).
     const [{ findSession }, { runShell, visibleFiles }, { readTaskProgress }, { renderAttachBanner }] = await Promise.all([
-      import("../core/lookup"),
-      import("../core/shell"),
-      import("../core/task-progress"),
-      import("../core/team-view"),
+      import("../core/views/lookup"),
+      import("../core/views/shell"),
+      import("../core/workspace/task-progress"),
+      import("../core/views/team-view"),
     ]);
     const row = findSession(workspace, args.session);
     const tasks = readTaskProgress(join(row.dir, "tasks.md"));

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { DEMO_GOAL, runDemo } from "../core/demo";
-import { createEmitter } from "../core/events";
+import { DEMO_GOAL, runDemo } from "../core/team/demo";
+import { createEmitter } from "../core/supervisor/events";
 
 export default defineCommand({
   meta: { name: "demo", description: "Watch a whole team lifecycle in a temp workspace, with a simulated agent (no API key needed)" },

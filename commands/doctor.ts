@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { type Check, runDoctor } from "../core/doctor";
-import { UserError } from "../core/errors";
-import { plural } from "../core/format";
-import { paletteFor } from "../core/logview";
-import { resolveWorkspace } from "../core/workspace";
+import { type Check, runDoctor } from "../core/team/doctor";
+import { UserError } from "../core/base/errors";
+import { plural } from "../core/views/format";
+import { paletteFor } from "../core/views/logview";
+import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
 const MARK: Record<Check["status"], string> = { ok: "✔", warn: "!", fail: "✖", unknown: "?" };

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { paletteFor, showSessionLog } from "../core/logview";
-import { findSession } from "../core/lookup";
-import { requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { paletteFor, showSessionLog } from "../core/views/logview";
+import { findSession } from "../core/views/lookup";
+import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { sharedArgs } from "./_shared";
 
 export default defineCommand({

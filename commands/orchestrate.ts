@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { UserError } from "../core/errors";
-import { createEmitter } from "../core/events";
-import { Orchestrator } from "../core/orchestrator";
-import { requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { UserError } from "../core/base/errors";
+import { createEmitter } from "../core/supervisor/events";
+import { Orchestrator } from "../core/supervisor/orchestrator";
+import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { sharedArgs } from "./_shared";
 
 function parseLimit(flag: string, raw: string | undefined, integer: boolean): number {

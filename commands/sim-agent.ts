@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { basename, dirname, resolve } from "node:path";
 import { SIM_PROMPT_ENV } from "../core/agents/sim";
-import { UserError } from "../core/errors";
-import { runSimTurn, stdoutWriter } from "../core/sim";
-import { parseSessionId } from "../core/workspace";
+import { UserError } from "../core/base/errors";
+import { runSimTurn, stdoutWriter } from "../core/agents/simulate";
+import { parseSessionId } from "../core/workspace/paths";
 
 export default defineCommand({
   meta: {

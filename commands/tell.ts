@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
-import { tellSession } from "../core/tell";
-import { resolveWorkspace } from "../core/workspace";
+import { tellSession } from "../core/team/tell";
+import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { jsonDocument, paint, wantColor, writeStdout } from "../core/format";
-import { teamSnapshot } from "../core/status";
-import { renderDashboard } from "../core/team-view";
-import { requireWorkspace, resolveWorkspace } from "../core/workspace";
+import { jsonDocument, paint, wantColor, writeStdout } from "../core/views/format";
+import { teamSnapshot } from "../core/views/status";
+import { renderDashboard } from "../core/views/team-view";
+import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
 export default defineCommand({
@@ -24,7 +24,7 @@ export default defineCommand({
       process.stdout.write(`${renderDashboard(teamSnapshot(workspace, { activity: true }), paint(false)).join("\n")}\n`);
       return;
     }
-    const { runLiveView } = await import("../core/live-view");
+    const { runLiveView } = await import("../core/views/live-view");
     const p = paint(wantColor());
     await runLiveView(workspace, (size) => renderDashboard(teamSnapshot(workspace, { activity: true }), p, size));
   },

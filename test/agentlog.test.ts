@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentLogReader, classifyFailure, classifyStderr, lastTurnFinished, parseLogLine, readAgentLog, summarizeAgentLog } from "../core/agentlog";
+import { AgentLogReader, classifyFailure, classifyStderr, lastTurnFinished, parseLogLine, readAgentLog, summarizeAgentLog } from "../core/agents/agentlog";
 import { FIXTURES } from "./helpers";
 
 const dirs: string[] = [];

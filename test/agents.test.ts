@@ -5,18 +5,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { summarizeAgentLog } from "../core/agentlog";
+import { summarizeAgentLog } from "../core/agents/agentlog";
 import { runnerFor } from "../core/agents";
 import { claudeRunner } from "../core/agents/claude";
 import { SIM_PROMPT_ENV, isCompiledBinary, simRunner } from "../core/agents/sim";
 import type { AgentTurn } from "../core/agents/types";
-import { UserError } from "../core/errors";
-import { loadPersonas } from "../core/personas";
-import { spawnDetached } from "../core/processes";
-import { readSession, writeSession } from "../core/session";
-import { readTasks } from "../core/tasks";
-import { createSession } from "../core/team";
-import { archiveDirName, projectRoot } from "../core/workspace";
+import { UserError } from "../core/base/errors";
+import { loadPersonas } from "../core/workspace/personas";
+import { spawnDetached } from "../core/processes/proc";
+import { readSession, writeSession } from "../core/workspace/session";
+import { readTasks } from "../core/workspace/tasks";
+import { createSession } from "../core/team/start";
+import { archiveDirName, projectRoot } from "../core/workspace/paths";
 import { BUN, ROOT, type Sandbox, run, sessionDirs, sandboxes } from "./helpers";
 
 const box = sandboxes("cw-agents-");

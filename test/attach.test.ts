@@ -201,7 +201,7 @@ describe("attach", () => {
 
 describe("listing internals", () => {
   test("matchesFilter and effectiveStatus", async () => {
-    const { matchesFilter, effectiveStatus } = await import("../core/listing");
+    const { matchesFilter, effectiveStatus } = await import("../core/views/listing");
     expect(matchesFilter({ persona: "software-engineer", name: "x" }, "engineer")).toBe(true);
     expect(matchesFilter({ persona: "engineering-manager", name: "manager" }, "engineer")).toBe(false);
     expect(matchesFilter({ persona: "intern", name: "intern-1" }, "INTERN")).toBe(true);

@@ -159,7 +159,7 @@ describe("the @parcel/watcher addon in a compiled binary", () => {
     const entry = join(dir, "probe.ts");
     await Bun.write(
       entry,
-      `import { loadWatcher } from ${JSON.stringify(join(ROOT, "core/watcher-native.ts"))};
+      `import { loadWatcher } from ${JSON.stringify(join(ROOT, "core/base/watcher-native.ts"))};
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -107,7 +107,7 @@ describe("output", () => {
       script,
       `import { defineCommand } from ${mod("node_modules/citty/dist/index.mjs")};
 import { consola } from ${mod("node_modules/consola/dist/index.mjs")};
-import { runCli } from ${mod("core/cli.ts")};
+import { runCli } from ${mod("core/cli/run.ts")};
 const main = defineCommand({ meta: { name: "x" }, run() { consola.log("log line"); consola.success("success line"); } });
 await runCli(main, process.argv.slice(2), { name: "x", version: "1" });
 `,

@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime } from "../core/processes";
-import { readSession, writeSession, type SessionRecord } from "../core/session";
+import { processStartTime } from "../core/processes/proc";
+import { readSession, writeSession, type SessionRecord } from "../core/workspace/session";
 import { BUN, ROOT, type Sandbox, run, sandbox, waitFor } from "./helpers";
 
 export interface Member {
@@ -42,8 +42,8 @@ function helperScripts(sb: Sandbox): string {
   writeFileSync(
     join(dir, "spawn-agent.ts"),
     `import { join } from "node:path";
-import { spawnDetached } from ${JSON.stringify(join(ROOT, "core/processes"))};
-import { readSession, writeSession } from ${JSON.stringify(join(ROOT, "core/session"))};
+import { spawnDetached } from ${JSON.stringify(join(ROOT, "core/processes/proc"))};
+import { readSession, writeSession } from ${JSON.stringify(join(ROOT, "core/workspace/session"))};
 const [dir, record, ...argv] = process.argv.slice(2);
 const id = dir.split("/").pop();
 const persona = id.replace(/-\\d+$/, "");
@@ -68,10 +68,10 @@ process.exit(0);
   writeFileSync(
     join(dir, "fake-orchestrator.ts"),
     `import { join } from "node:path";
-import { writeOrchestratorPid, removeOrchestratorPid } from ${JSON.stringify(join(ROOT, "core/orchestrator-pid"))};
-import { isOurProcess, stopGroup } from ${JSON.stringify(join(ROOT, "core/processes"))};
-import { readSession, writeSession } from ${JSON.stringify(join(ROOT, "core/session"))};
-import { listEntries } from ${JSON.stringify(join(ROOT, "core/workspace"))};
+import { writeOrchestratorPid, removeOrchestratorPid } from ${JSON.stringify(join(ROOT, "core/workspace/owner"))};
+import { isOurProcess, stopGroup } from ${JSON.stringify(join(ROOT, "core/processes/proc"))};
+import { readSession, writeSession } from ${JSON.stringify(join(ROOT, "core/workspace/session"))};
+import { listEntries } from ${JSON.stringify(join(ROOT, "core/workspace/paths"))};
 const ws = process.env.CLAUDE_WRAPPER_WORKSPACE;
 writeOrchestratorPid(ws, "fake");
 process.on("SIGTERM", async () => {

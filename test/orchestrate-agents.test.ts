@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileIdentity } from "../core/fsx";
+import { fileIdentity } from "../core/base/fsx";
 import { type Sandbox, archiveDirs, fakeCalls, orchestratorPool, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
 
 setDefaultTimeout(60_000);

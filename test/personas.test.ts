@@ -82,7 +82,7 @@ describe("workspace personas", () => {
     const scriptPath = join(sb.root, "create.ts");
     writeFileSync(
       scriptPath,
-      `import { createSession } from ${JSON.stringify(join(ROOT, "core/team.ts"))};
+      `import { createSession } from ${JSON.stringify(join(ROOT, "core/team/start.ts"))};
 const s = createSession(process.argv[2], {
   persona: "qa-engineer", name: "qa-login", firstTask: "Test the login form",
   instructions: "Test the login form end to end.", from: "software-engineer-1700000000000",

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { type Action, type ProcState, type RequestObs, type SessionObs, type World, reconcile } from "../core/reconcile";
-import { type SessionRecord, newSessionRecord } from "../core/session";
-import { summarize } from "../core/tasks";
+import { type Action, type ProcState, type RequestObs, type SessionObs, type World, reconcile } from "../core/supervisor/reconcile";
+import { type SessionRecord, newSessionRecord } from "../core/workspace/session";
+import { summarize } from "../core/workspace/tasks";
 
 const NOW = 1_800_000_000_000;
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_TASKS_BYTES, normalizeStatus, parseTasks, readTasks, summarize, taskBlock } from "../core/tasks";
+import { MAX_TASKS_BYTES, normalizeStatus, parseTasks, readTasks, summarize, taskBlock } from "../core/workspace/tasks";
 
 const dir = mkdtempSync(join(tmpdir(), "cw-tasks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

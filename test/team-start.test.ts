@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseTasks } from "../core/tasks";
-import { listEntries } from "../core/workspace";
+import { parseTasks } from "../core/workspace/tasks";
+import { listEntries } from "../core/workspace/paths";
 import { readJsonFile, run, sessionDirs, sandboxes } from "./helpers";
 
 const SESSION_FIELDS = [

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readSession, writeSession } from "../core/session";
-import { archiveDirName } from "../core/workspace";
+import { readSession, writeSession } from "../core/workspace/session";
+import { archiveDirName } from "../core/workspace/paths";
 import { FIXTURES, type Sandbox, cliArgv, run, sessionDirs, waitFor, sandboxes } from "./helpers";
 
 const box = sandboxes("cw-tld-");

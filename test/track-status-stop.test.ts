@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { fileIdentity } from "../core/fsx";
+import { fileIdentity } from "../core/base/fsx";
 import { join } from "node:path";
-import { MAX_TASKS_BYTES, parseTasks, readTasks, taskBlock } from "../core/tasks";
-import { readTaskProgress, scanPlainTasks } from "../core/task-progress";
+import { MAX_TASKS_BYTES, parseTasks, readTasks, taskBlock } from "../core/workspace/tasks";
+import { readTaskProgress, scanPlainTasks } from "../core/workspace/task-progress";
 import { cliArgv, processesOfWorkspace, readJsonFile, run, waitFor } from "./helpers";
 import { alive, deadPid, fakeOrchestrator, leftoverAgent, patchSession, sandboxes, startTeam, unrelatedProcess } from "./helpers-listing";
 

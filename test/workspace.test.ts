@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isInside, listEntries } from "../core/workspace";
+import { isInside, listEntries } from "../core/workspace/paths";
 import { BUN, ROOT } from "./helpers";
 
 const temps: string[] = [];
@@ -52,7 +52,7 @@ describe("allocateSessionDir", () => {
     const alloc = script(
       dir,
       "alloc.ts",
-      `import { allocateSessionDir } from "@ROOT@/core/workspace.ts";
+      `import { allocateSessionDir } from "@ROOT@/core/workspace/paths.ts";
 const ids = [];
 for (let i = 0; i < 200; i++) ids.push(allocateSessionDir(process.argv[2], "software-engineer").id);
 console.log(JSON.stringify(ids));
@@ -93,7 +93,7 @@ const gen = (n) => (\`generation \${String(n).padStart(6, "0")} \${"x".repeat(36
     const writer = script(
       dir,
       "writer.ts",
-      `import { writeFileAtomic } from "@ROOT@/core/fsx.ts";
+      `import { writeFileAtomic } from "@ROOT@/core/base/fsx.ts";
 import { writeFileSync } from "node:fs";
 ${common}
 const [target, done, count] = process.argv.slice(2);

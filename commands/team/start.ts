@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
-import { parseCount, startTeam, validateGoal } from "../../core/team";
-import { resolveWorkspace } from "../../core/workspace";
+import { parseCount, startTeam, validateGoal } from "../../core/team/start";
+import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({

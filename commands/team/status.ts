@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { jsonDocument, paint, wantColor, writeStdout } from "../../core/format";
-import { teamSnapshot } from "../../core/status";
-import { renderStatus } from "../../core/team-view";
-import { requireWorkspace, resolveWorkspace } from "../../core/workspace";
+import { jsonDocument, paint, wantColor, writeStdout } from "../../core/views/format";
+import { teamSnapshot } from "../../core/views/status";
+import { renderStatus } from "../../core/views/team-view";
+import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { UserError } from "../../core/errors";
-import { paint, plural, wantColor } from "../../core/format";
-import { nothingStopped, stopTeam } from "../../core/stop";
-import { resolveWorkspace } from "../../core/workspace";
+import { UserError } from "../../core/base/errors";
+import { paint, plural, wantColor } from "../../core/views/format";
+import { nothingStopped, stopTeam } from "../../core/team/stop";
+import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({

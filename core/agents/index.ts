@@ -1,4 +1,4 @@
-import { UserError } from "../errors";
+import { UserError } from "../base/errors";
 import { claudeRunner } from "./claude";
 import { simRunner } from "./sim";
 import type { AgentRunner } from "./types";

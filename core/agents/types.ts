@@ -1,4 +1,4 @@
-import type { Persona } from "../personas";
+import type { Persona } from "../workspace/personas";
 
 /** Everything a runner needs to start one turn of an agent in a session. */
 export interface AgentTurn {

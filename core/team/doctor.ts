@@ -1,0 +1,373 @@
+/**
+ * `doctor`: what stands between this machine and a working team, checked without spending a
+ * token. Each check says ok / warn / fail / unknown with the fix; only `fail` makes it exit 1.
+ * Where a thing cannot be told from outside (is claude really logged in?) it says "unknown"
+ * rather than guessing.
+ */
+import { plural } from "../views/format";
+import { readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { knownRunners } from "../agents";
+import { errorMessage } from "../base/errors";
+import { lstatOrUndefined, readJson, readTextCapped, writeFileAtomic } from "../base/fsx";
+import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
+import { builtInPersonaNames, loadPersonas, parsePersona, personasDir } from "../workspace/personas";
+import { isOurProcess } from "../processes/proc";
+import { inspectRequest } from "../workspace/requests";
+import { LIVE_STATUSES, readSession } from "../workspace/session";
+import { isPersonaName, listEntries } from "../workspace/paths";
+
+export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
+
+export interface Check {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  workspace: string;
+  plannedAgents: number;
+  checks: Check[];
+}
+
+export interface DoctorOptions {
+  workspace: string;
+  /** Agents expected to run at once (default: the workspace's live sessions, at least 4). */
+  plannedAgents?: number;
+  env?: Record<string, string | undefined>;
+  home?: string;
+  /** Seconds `claude --version` may take. */
+  versionTimeoutMs?: number;
+}
+
+const PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"];
+
+async function runWithTimeout(argv: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code: timedOut ? null : code, stdout, stderr, timedOut };
+}
+
+/** Which agent CLIs the personas use (claude unless a persona says otherwise). */
+function agentsInUse(workspace: string): Set<string> {
+  const out = new Set<string>();
+  for (const p of loadPersonas(workspace).values()) out.add(p.agent);
+  return out;
+}
+
+async function checkClaude(opts: DoctorOptions, env: Record<string, string | undefined>): Promise<Check> {
+  const title = "claude";
+  const path = Bun.which("claude", { PATH: env.PATH ?? "" });
+  if (!path) {
+    return {
+      id: "claude",
+      title,
+      status: "fail",
+      detail: "claude is not on PATH",
+      fix: "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or put its directory on PATH",
+    };
+  }
+  let r: Awaited<ReturnType<typeof runWithTimeout>>;
+  try {
+    r = await runWithTimeout([path, "--version"], env, opts.versionTimeoutMs ?? 10_000);
+  } catch (err) {
+    return { id: "claude", title, status: "fail", detail: `${path} could not be run: ${errorMessage(err)}`, fix: "reinstall Claude Code" };
+  }
+  if (r.timedOut) {
+    return { id: "claude", title, status: "fail", detail: `${path} --version did not answer within ${Math.round((opts.versionTimeoutMs ?? 10_000) / 1000)} s`, fix: "run `claude --version` by hand to see what it waits for" };
+  }
+  const version = /\d+\.\d+\.\d+/.exec(r.stdout)?.[0];
+  if (r.code !== 0 || !version) {
+    const said = (r.stderr || r.stdout).trim().split("\n")[0] ?? "";
+    return { id: "claude", title, status: "fail", detail: `${path} --version failed (exit ${r.code})${said ? `: ${said}` : ""}`, fix: "reinstall Claude Code" };
+  }
+  return { id: "claude", title, status: "ok", detail: `${r.stdout.trim().split("\n")[0]} at ${path}` };
+}
+
+/** Login state as far as files and env can tell, without a request that costs anything. */
+export function checkLogin(env: Record<string, string | undefined>, home: string, platform = process.platform): Check {
+  const title = "login";
+  const set = (k: string) => Boolean(env[k]?.trim());
+  if (set("ANTHROPIC_API_KEY")) return { id: "login", title, status: "ok", detail: "ANTHROPIC_API_KEY is set (not verified: a wrong key fails on the first turn)" };
+  if (set("ANTHROPIC_AUTH_TOKEN")) return { id: "login", title, status: "ok", detail: "ANTHROPIC_AUTH_TOKEN is set (not verified)" };
+  if (set("CLAUDE_CODE_OAUTH_TOKEN")) return { id: "login", title, status: "ok", detail: "CLAUDE_CODE_OAUTH_TOKEN is set (not verified)" };
+  if (set("CLAUDE_CODE_USE_BEDROCK") || set("CLAUDE_CODE_USE_VERTEX") || set("CLAUDE_CODE_USE_FOUNDRY")) {
+    return { id: "login", title, status: "unknown", detail: "a cloud provider (Bedrock/Vertex/Foundry) is selected; its credentials are not checked here" };
+  }
+  const configDir = env.CLAUDE_CONFIG_DIR || join(home, ".claude");
+  const creds = join(configDir, ".credentials.json");
+  if (lstatOrUndefined(creds)?.isFile()) return { id: "login", title, status: "ok", detail: `logged in: ${creds} exists (not verified: an expired login fails on the first turn)` };
+  for (const file of [join(env.CLAUDE_CONFIG_DIR || home, ".claude.json"), join(configDir, ".claude.json")]) {
+    const cfg = readJson<Record<string, unknown>>(file);
+    if (cfg && typeof cfg === "object" && cfg.oauthAccount) return { id: "login", title, status: "ok", detail: `logged in: ${file} names an account (not verified)` };
+  }
+  const settings = readJson<Record<string, unknown>>(join(configDir, "settings.json"));
+  if (settings && typeof settings === "object" && settings.apiKeyHelper) return { id: "login", title, status: "ok", detail: "an apiKeyHelper is configured in settings.json (not verified)" };
+  const where = platform === "darwin" ? " (on macOS a login lives in the Keychain, which is not read here)" : "";
+  return {
+    id: "login",
+    title,
+    status: "unknown",
+    detail: `no ANTHROPIC_API_KEY and no stored login found${where}`,
+    fix: "if agents fail with \"Not logged in\": run `claude` and /login, or set ANTHROPIC_API_KEY",
+  };
+}
+
+function readNumber(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, "utf8").trim());
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** inotify instances and watches this user's processes hold now. */
+export function inotifyUsage(): { instances: number; watches: number } {
+  let instances = 0;
+  let watches = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {}
+  const uid = process.getuid?.();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      // The limits are per user: count only this user's processes.
+      if (uid !== undefined && statSync(`/proc/${pid}`).uid !== uid) continue;
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== "anon_inode:inotify") continue;
+      } catch {
+        continue;
+      }
+      instances++;
+      try {
+        watches += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").match(/^inotify wd:/gm) ?? []).length;
+      } catch {}
+    }
+  }
+  return { instances, watches };
+}
+
+function countDirs(root: string, cap = 100_000): number {
+  let n = 0;
+  const stack = [root];
+  while (stack.length && n < cap) {
+    const dir = stack.pop()!;
+    n++;
+    try {
+      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) stack.push(join(dir, d.name));
+    } catch {}
+  }
+  return n;
+}
+
+/**
+ * The orchestrator watches every dir of the workspace; each agent CLI may hold a watcher of its
+ * own. Too few instances or watches and events silently stop (or the watcher fails to start).
+ */
+export function checkInotify(workspace: string, planned: number, platform = process.platform): Check {
+  const title = "inotify";
+  if (platform !== "linux") return { id: "inotify", title, status: "ok", detail: `not Linux (${platform}): no inotify limits apply` };
+  const maxWatches = readNumber("/proc/sys/fs/inotify/max_user_watches");
+  const maxInstances = readNumber("/proc/sys/fs/inotify/max_user_instances");
+  if (maxWatches === undefined || maxInstances === undefined) {
+    return { id: "inotify", title, status: "unknown", detail: "cannot read /proc/sys/fs/inotify limits" };
+  }
+  const used = inotifyUsage();
+  const exists = lstatOrUndefined(workspace)?.isDirectory() ?? false;
+  const dirs = exists ? countDirs(workspace) : 1;
+  // Per agent: one instance for its CLI, a few dirs of its own; plus orchestrator, track, logs -f.
+  const needInstances = planned + 3;
+  const needWatches = dirs + planned * 16 + 64;
+  const freeInstances = maxInstances - used.instances;
+  const freeWatches = maxWatches - used.watches;
+  const detail = `max_user_watches ${maxWatches} (${used.watches} in use), max_user_instances ${maxInstances} (${used.instances} in use); ${planned} planned agents${exists ? `, ${plural(dirs, "workspace dir")}` : ""}`;
+  const fix = "raise the limits, e.g. `sudo sysctl fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288` (add them to /etc/sysctl.d/ to keep them)";
+  if (freeInstances < needInstances || freeWatches < needWatches) return { id: "inotify", title, status: "fail", detail: `too low: ${detail}`, fix };
+  if (freeInstances < needInstances * 2 || freeWatches < needWatches * 4) return { id: "inotify", title, status: "warn", detail: `little headroom: ${detail}`, fix };
+  return { id: "inotify", title, status: "ok", detail };
+}
+
+function checkWorkspaceDir(workspace: string): Check {
+  const title = "workspace";
+  const st = lstatOrUndefined(workspace);
+  if (!st) return { id: "workspace", title, status: "warn", detail: `no workspace at ${workspace} yet`, fix: 'start a team with `claude-wrapper team start "<goal>"`, or pass --workspace DIR' };
+  if (!st.isDirectory()) return { id: "workspace", title, status: "fail", detail: `${workspace} exists but is not a directory`, fix: "move it away or pass --workspace DIR" };
+  const probe = join(workspace, `.doctor-${process.pid}.tmp`);
+  try {
+    writeFileAtomic(probe, "ok\n");
+    unlinkSync(probe);
+  } catch (err) {
+    return { id: "workspace", title, status: "fail", detail: `${workspace} is not writable: ${errorMessage(err)}`, fix: "fix its permissions or pass --workspace DIR" };
+  }
+  return { id: "workspace", title, status: "ok", detail: `${workspace} exists and is writable` };
+}
+
+function checkSessions(workspace: string, orchestratorLive: boolean): Check {
+  const title = "sessions";
+  const corrupt: string[] = [];
+  const orphaned: string[] = [];
+  const unfinished: string[] = [];
+  let sessions = 0;
+  let archived = 0;
+  for (const e of listEntries(workspace)) {
+    if (e.kind === "request") continue;
+    const dir = join(workspace, e.dir);
+    const rec = readSession(dir, e.id, e.persona);
+    if (!rec) {
+      const age = Date.now() - (lstatOrUndefined(dir)?.mtimeMs ?? Date.now());
+      if (age > 60_000) unfinished.push(e.dir);
+      continue;
+    }
+    if (e.kind === "archive") archived++;
+    else sessions++;
+    if (rec.status === "failed" && rec.error && /^session\.json (is corrupt|is not an object|has an unknown status)/.test(rec.error)) {
+      corrupt.push(`${e.dir} (${rec.error})`);
+      continue;
+    }
+    if (e.kind === "session" && !orchestratorLive && rec.status === "active" && !isOurProcess(rec.pid, rec.pidStartTime)) orphaned.push(e.id);
+  }
+  const counts = `${plural(sessions, "session")}, ${archived} archived`;
+  if (corrupt.length) {
+    return { id: "sessions", title, status: "fail", detail: `${counts}; unreadable session.json: ${corrupt.join(", ")}`, fix: "fix or remove those session.json files (the orchestrator leaves such sessions alone)" };
+  }
+  const notes: string[] = [];
+  if (orphaned.length) notes.push(`${orphaned.length} marked active with no agent running (${orphaned.slice(0, 3).join(", ")}${orphaned.length > 3 ? ", …" : ""})`);
+  if (unfinished.length) notes.push(`${unfinished.length} dir(s) without session.json for over a minute (${unfinished.slice(0, 3).join(", ")})`);
+  if (notes.length) return { id: "sessions", title, status: "warn", detail: `${counts}; ${notes.join("; ")}`, fix: "`claude-wrapper orchestrate` picks them up (restarts or finishes setting them up)" };
+  return { id: "sessions", title, status: "ok", detail: counts };
+}
+
+function checkRequests(workspace: string, orchestratorLive: boolean): Check {
+  const title = "requests";
+  const personas = loadPersonas(workspace);
+  const waiting: string[] = [];
+  const invalid: string[] = [];
+  for (const e of listEntries(workspace)) {
+    if (e.kind !== "request") continue;
+    const st = inspectRequest(workspace, e, personas, Date.now());
+    if (st.kind === "invalid") invalid.push(`${e.dir}: ${st.reason}`);
+    else waiting.push(e.dir);
+  }
+  if (invalid.length) return { id: "requests", title, status: "warn", detail: `${invalid.length} request(s) that will not be taken: ${invalid.join("; ")}`, fix: "fix or remove those request dirs" };
+  if (waiting.length && !orchestratorLive) {
+    return { id: "requests", title, status: "warn", detail: `${waiting.length} request(s) waiting and no orchestrator running: ${waiting.join(", ")}`, fix: "start `claude-wrapper orchestrate`" };
+  }
+  return { id: "requests", title, status: "ok", detail: waiting.length ? `${waiting.length} request(s) waiting for the orchestrator: ${waiting.join(", ")}` : "none waiting" };
+}
+
+function checkOrchestrator(workspace: string): Check {
+  const title = "orchestrator";
+  const live = liveOrchestrator(workspace);
+  if (live) return { id: "orchestrator", title, status: "ok", detail: `running (PID ${live.pid}, since ${live.startedAt || "?"})` };
+  const rec = readOrchestratorPid(workspace);
+  if (rec) {
+    return {
+      id: "orchestrator",
+      title,
+      status: "warn",
+      detail: `stale ${orchestratorPidPath(workspace)}: PID ${rec.pid} is no longer that orchestrator (it crashed or was killed)`,
+      fix: "`claude-wrapper orchestrate` takes it over; `claude-wrapper team stop` cleans up its agents",
+    };
+  }
+  if (lstatOrUndefined(orchestratorPidPath(workspace))) {
+    return { id: "orchestrator", title, status: "warn", detail: `${orchestratorPidPath(workspace)} is unreadable`, fix: "remove it when no orchestrator runs" };
+  }
+  return { id: "orchestrator", title, status: "ok", detail: "not running" };
+}
+
+function checkPersonas(workspace: string): Check {
+  const title = "personas";
+  const dir = personasDir(workspace);
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".md")).sort();
+  } catch {
+    return { id: "personas", title, status: "ok", detail: `built-in only (${builtInPersonaNames().join(", ")})` };
+  }
+  const personas = loadPersonas(workspace);
+  const agents = knownRunners();
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  for (const file of files) {
+    const name = file.slice(0, -3);
+    if (!isPersonaName(name) || name.includes("-request")) {
+      warnings.push(`${file}: ignored (a persona name is lowercase words joined by dashes, without "-request")`);
+      continue;
+    }
+    const text = readTextCapped(join(dir, file), 256 * 1024);
+    if (text === undefined) {
+      failures.push(`${file}: unreadable`);
+      continue;
+    }
+    try {
+      const p = parsePersona(name, text, "workspace");
+      if (!agents.includes(p.agent)) failures.push(`${file}: unknown agent "${p.agent}" (known: ${agents.join(", ")})`);
+      if (p.permissionMode && !PERMISSION_MODES.includes(p.permissionMode)) {
+        failures.push(`${file}: permissionMode "${p.permissionMode}" is not one of ${PERMISSION_MODES.join(", ")}`);
+      }
+      const unknown = p.canRequest.filter((r) => !personas.has(r));
+      if (unknown.length) warnings.push(`${file}: canRequest names unknown personas: ${unknown.join(", ")}`);
+      if (!p.body.trim()) warnings.push(`${file}: the template body is empty`);
+    } catch (err) {
+      failures.push(`${file}: ${errorMessage(err)} (the built-in persona is used instead)`);
+    }
+  }
+  const count = `${plural(files.length, "override")} in ${dir}`;
+  if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix the frontmatter (`key: value`, `key: [a, b]`, or `key:` then `- item` lines)" };
+  if (warnings.length) return { id: "personas", title, status: "warn", detail: `${count}; ${warnings.join("; ")}` };
+  return { id: "personas", title, status: "ok", detail: count };
+}
+
+/** Every check, in the order a person would fix them. */
+export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const { workspace } = opts;
+  const exists = lstatOrUndefined(workspace)?.isDirectory() ?? false;
+  const checks: Check[] = [];
+
+  const agents = exists ? agentsInUse(workspace) : new Set(["claude"]);
+  if (agents.has("claude")) {
+    checks.push(await checkClaude(opts, env));
+    checks.push(checkLogin(env, home));
+  }
+
+  const live = exists
+    ? listEntries(workspace).filter((e) => {
+        if (e.kind !== "session") return false;
+        const rec = readSession(join(workspace, e.dir), e.id, e.persona);
+        return rec !== undefined && LIVE_STATUSES.includes(rec.status);
+      }).length
+    : 0;
+  const plannedAgents = opts.plannedAgents ?? Math.max(4, live);
+  checks.push(checkInotify(workspace, plannedAgents));
+
+  checks.push(checkWorkspaceDir(workspace));
+  if (exists) {
+    const orchestratorLive = liveOrchestrator(workspace) !== undefined;
+    checks.push(checkOrchestrator(workspace));
+    checks.push(checkSessions(workspace, orchestratorLive));
+    checks.push(checkRequests(workspace, orchestratorLive));
+    checks.push(checkPersonas(workspace));
+  }
+  return { ok: checks.every((c) => c.status !== "fail"), workspace, plannedAgents, checks };
+}

@@ -1,0 +1,224 @@
+import { readdirSync } from "node:fs";
+import { liveOrchestrator } from "../workspace/owner";
+import { loadPersonas } from "../workspace/personas";
+import { isOurProcess } from "../processes/proc";
+import { readSmallText } from "../base/read-small";
+import { type SessionRecord, type SessionStatus, sessionFromText } from "../workspace/session";
+import { type Entry, listEntries } from "../workspace/paths";
+
+/** One session as `attach --list`, `track` and `team status` show it: the status is the true one. */
+export interface SessionRow {
+  id: string;
+  persona: string;
+  /** The persona's short label (manager, architect, engineer, …). */
+  label: string;
+  name: string;
+  /** What is true now: a recorded `active` whose process is gone shows as `stopped`. */
+  status: SessionStatus;
+  /** What session.json says. */
+  recordedStatus: SessionStatus;
+  /** Its agent process (PID + start time as recorded) is alive right now. */
+  running: boolean;
+  /** The agent's PID while it runs; null otherwise (a dead PID may belong to someone else now). */
+  pid: number | null;
+  recordedPid: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  updatedAt: string;
+  dir: string;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  requestedBy: string | null;
+  error: string | null;
+  archived: boolean;
+}
+
+/**
+ * The task progress session.json recorded, kept on a row under a symbol: JSON output never shows
+ * it, and `team status` trusts it while tasks.md is the very file it was counted from.
+ */
+export const RECORDED_TASKS = Symbol("recordedTasks");
+export type RecordedTasks = { key: string; done: number; total: number };
+
+/** The order teams are shown in: the manager first, then who it leads; other personas after. */
+const PERSONA_ORDER = ["engineering-manager", "solutions-architect", "software-engineer", "intern"];
+
+/**
+ * The status to show. A session said to be `active` is only active while its very process
+ * (PID + start time) runs; a `restarting` one only while an orchestrator is there to restart it.
+ * Otherwise nothing will move it on: it is `stopped`.
+ */
+export function effectiveStatus(recorded: SessionStatus, running: boolean, orchestratorLive: boolean): SessionStatus {
+  if (recorded === "active" && !running) return "stopped";
+  if (recorded === "restarting" && !running && !orchestratorLive) return "stopped";
+  return recorded;
+}
+
+function msOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf("-") + 1));
+}
+
+export function personaRank(persona: string): number {
+  const i = PERSONA_ORDER.indexOf(persona);
+  return i < 0 ? PERSONA_ORDER.length : i;
+}
+
+export function toRow(rec: SessionRecord, dir: string, archived: boolean, label: string, orchestratorLive: boolean, maybeAlive: (pid: number) => boolean = () => true): SessionRow {
+  // Only a recorded PID costs a look at the process table (one /proc read on Linux).
+  const running = !archived && rec.pid !== null && maybeAlive(rec.pid) && isOurProcess(rec.pid, rec.pidStartTime);
+  const row: SessionRow = {
+    id: rec.id,
+    persona: rec.persona,
+    label,
+    name: rec.name,
+    status: archived ? rec.status : effectiveStatus(rec.status, running, orchestratorLive),
+    recordedStatus: rec.status,
+    running,
+    pid: running ? rec.pid : null,
+    recordedPid: rec.pid,
+    createdAt: rec.createdAt,
+    startedAt: rec.startedAt,
+    endedAt: rec.endedAt ?? null,
+    updatedAt: rec.updatedAt,
+    dir,
+    costUsd: rec.costUsd,
+    inputTokens: rec.inputTokens,
+    outputTokens: rec.outputTokens,
+    requestedBy: rec.requestedBy,
+    error: rec.error,
+    archived,
+  };
+  if (rec.tasksKey && typeof rec.tasksDone === "number" && typeof rec.tasksTotal === "number") {
+    (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS] = { key: rec.tasksKey, done: rec.tasksDone, total: rec.tasksTotal };
+  }
+  return row;
+}
+
+export interface ListOptions {
+  /** Include archived (`<id>-completed`) sessions. */
+  all?: boolean;
+}
+
+export function personaLabels(workspace: string): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const [name, p] of loadPersonas(workspace)) labels.set(name, p.label);
+  return labels;
+}
+
+/** Rows for the given workspace entries (requests are skipped; dirs still being set up too). */
+export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
+  const labels = personaLabels(workspace);
+  const orchestratorLive = liveOrchestrator(workspace) !== undefined;
+  // Parallel arrays rather than an object per session: listings run over tens of thousands.
+  const kept: Array<Entry & { id: string }> = [];
+  const dirs: string[] = [];
+  const recs: SessionRecord[] = [];
+  for (const e of entries) {
+    if (e.kind === "request") continue;
+    // Plain concatenation: path.join costs as much as the JSON parse at this scale.
+    const dir = `${workspace}/${e.dir}`;
+    const text = readSmallText(`${dir}/session.json`, 1024 * 1024);
+    if (text === undefined) continue;
+    kept.push(e);
+    dirs.push(dir);
+    recs.push(sessionFromText(text, e.id, e.persona));
+  }
+  // Looked at after every record is read: any process a record names started before this.
+  const maybeAlive = processTable();
+  const ranks = personaRanks(kept);
+  const keyed = new Array<{ row: SessionRow; key: number }>(kept.length);
+  for (let i = 0; i < kept.length; i++) {
+    const e = kept[i]!;
+    const row = toRow(recs[i]!, dirs[i]!, e.kind === "archive", labels.get(e.persona) ?? e.persona, orchestratorLive, maybeAlive);
+    // One number per row (persona group, then creation ms): sorting 10,000 rows stays cheap.
+    keyed[i] = { row, key: ranks.get(e.persona)! * 2 ** 42 + msOf(e.id) };
+  }
+  keyed.sort((a, b) => a.key - b.key || (a.row.id < b.row.id ? -1 : 1));
+  return keyed.map((k) => k.row);
+}
+
+/**
+ * Each persona's place in a listing: the known ones in PERSONA_ORDER, then the others by name.
+ * Worked out once per persona, not once per row.
+ */
+function personaRanks(entries: Array<{ persona: string }>): Map<string, number> {
+  const ranks = new Map<string, number>();
+  const unknown: string[] = [];
+  for (const { persona } of entries) {
+    if (ranks.has(persona)) continue;
+    const rank = personaRank(persona);
+    ranks.set(persona, rank);
+    if (rank === PERSONA_ORDER.length) unknown.push(persona);
+  }
+  unknown.sort();
+  for (let i = 0; i < unknown.length; i++) ranks.set(unknown[i]!, PERSONA_ORDER.length + i);
+  return ranks;
+}
+
+/** The row `attach --list --json` prints: what a script needs to find and reach a session. */
+export function listJson(r: SessionRow) {
+  return {
+    id: r.id,
+    persona: r.persona,
+    label: r.label,
+    name: r.name,
+    status: r.status,
+    recordedStatus: r.recordedStatus,
+    running: r.running,
+    pid: r.pid,
+    startedAt: r.startedAt,
+    dir: r.dir,
+    costUsd: r.costUsd,
+    archived: r.archived,
+  };
+}
+
+/**
+ * A cheap first answer to "could this PID be running?": on Linux one readdir of /proc (on first
+ * use) instead of a lookup per recorded PID, which adds up over thousands of sessions. The real
+ * check (PID + start time) still follows for the PIDs that pass.
+ */
+function processTable(): (pid: number) => boolean {
+  if (process.platform !== "linux") return () => true;
+  let pids: Set<string> | undefined;
+  return (pid) => {
+    if (!pids) {
+      try {
+        pids = new Set(readdirSync("/proc"));
+      } catch {
+        return true;
+      }
+    }
+    return pids.has(String(pid));
+  };
+}
+
+/** Every session of the workspace as a row, read fresh from disk, grouped by persona. */
+export function listRows(workspace: string, opts: ListOptions = {}): SessionRow[] {
+  const entries = listEntries(workspace).filter((e) => e.kind === "session" || (opts.all && e.kind === "archive"));
+  return rowsFor(workspace, entries);
+}
+
+function words(s: string): string[] {
+  return s.toLowerCase().split(/[-\s_]+/).filter(Boolean);
+}
+
+function containsRun(haystack: string[], needle: string[]): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `--filter X`: the persona or the name holds X as whole dash-separated words, so `engineer`
+ * finds software-engineer-* and engineer-2 but not the engineering-manager.
+ */
+export function matchesFilter(row: Pick<SessionRow, "persona" | "name">, filter: string): boolean {
+  const needle = words(filter);
+  if (needle.length === 0) return true;
+  return containsRun(words(row.persona), needle) || containsRun(words(row.name), needle);
+}
