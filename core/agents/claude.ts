@@ -21,9 +21,10 @@ export function claudeArgv(turn: AgentTurn): string[] {
     "--append-system-prompt-file",
     turn.personaInstructionsPath,
     turn.first ? "--session-id" : "--resume",
-    turn.agentSessionId,
+    turn.agentSessionId ?? "",
   ];
-  if (persona.model) argv.push("--model", persona.model);
+  const model = turn.model ?? persona.model;
+  if (model) argv.push("--model", model);
   if (turn.skipPermissions) argv.push("--dangerously-skip-permissions");
   else if (persona.permissionMode) argv.push("--permission-mode", persona.permissionMode);
   if (persona.allowedTools.length) argv.push(`--allowedTools=${persona.allowedTools.join(",")}`);
@@ -33,6 +34,8 @@ export function claudeArgv(turn: AgentTurn): string[] {
 
 export const claudeRunner: AgentRunner = {
   name: "claude",
+  reports: "usd",
+  choosesConversationId: true,
   argv: claudeArgv,
   // Nothing forced: CLAUDE_CODE_MAX_RETRIES and friends stay the user's choice.
   env: () => ({}),

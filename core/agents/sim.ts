@@ -26,7 +26,9 @@ export function selfArgv(): string[] {
  */
 export const simRunner: AgentRunner = {
   name: "sim",
-  argv: (turn: AgentTurn) => [...selfArgv(), "sim-agent", turn.first ? "--session-id" : "--resume", turn.agentSessionId],
+  reports: "usd",
+  choosesConversationId: true,
+  argv: (turn: AgentTurn) => [...selfArgv(), "sim-agent", turn.first ? "--session-id" : "--resume", turn.agentSessionId ?? ""],
   env: (turn: AgentTurn) => ({ [SIM_PROMPT_ENV]: turn.prompt }),
   executable: () => undefined,
 };

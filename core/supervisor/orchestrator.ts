@@ -584,6 +584,7 @@ export class Orchestrator {
       sessionDir: dir,
       workspace: this.ws,
       projectRoot: projectRoot(this.ws),
+      cwd: projectRoot(this.ws),
       persona,
       agentSessionId: rec.agentSessionId!,
       first,
