@@ -21,7 +21,7 @@ import { mkdirSync, writeSync } from "node:fs";
 import { join, relative } from "node:path";
 import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
 import { instructionsPath } from "../workspace/instructions";
-import { readGoal } from "../workspace/personas";
+import { readGoal } from "../workspace/team-file";
 import { readSession } from "../workspace/session";
 import { readAllSessions } from "../workspace/store";
 import { projectRoot, requestDirName } from "../workspace/paths";

@@ -2,7 +2,8 @@ import { plural } from "../views/format";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";
-import { fileIdentity, writeFileAtomic, writeJsonAtomic } from "../base/fsx";
+import { fileIdentity, writeFileAtomic } from "../base/fsx";
+import { writeTeam } from "../workspace/team-file";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { type Persona, loadPersonas, renderPersona } from "../workspace/personas";
 import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
@@ -146,7 +147,8 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
         4,
       );
     }
-    writeJsonAtomic(join(workspace, ".team.json"), { goal, startedAt: new Date().toISOString() });
+    const now = new Date();
+    writeTeam(workspace, { id: String(now.getTime()), goal, startedAt: now.toISOString() });
     const personas = loadPersonas(workspace);
     return teamMembers(goal, engineers, interns).map((m) =>
       createSession(workspace, { ...m, from: "user", requestedBy: null, goal }, personas),

@@ -178,16 +178,6 @@ export function renderPersona(persona: Persona, ctx: RenderContext): string {
   return persona.body.replace(/\{\{\s*(\w+)\s*\}\}/g, (all, key: string) => values[key] ?? all);
 }
 
-/** The team goal, recorded by `team start`. */
-export function readGoal(workspace: string): string {
-  const raw = readTextCapped(join(workspace, ".team.json"), 64 * 1024);
-  try {
-    return raw ? String(JSON.parse(raw).goal ?? "") : "";
-  } catch {
-    return "";
-  }
-}
-
 export function knownPersona(workspace: string, name: string): boolean {
   return loadPersonas(workspace).has(name);
 }

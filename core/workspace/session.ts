@@ -60,6 +60,9 @@ export interface SessionRecord {
    * grown output file (or a live process) says the run happened; otherwise it never started.
    */
   launch?: { instructionsSize: number; stdoutSize: number; stderrSize: number } | null;
+  /** The agent CLI (runner name) and model of its latest run, recorded at spawn. */
+  agent?: string | null;
+  model?: string | null;
 }
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {

@@ -1,0 +1,49 @@
+import { join } from "node:path";
+import { readJson, writeJsonAtomic } from "../base/fsx";
+
+/**
+ * `<workspace>/.team.json`: what `team start` decided for the team, read by the supervisor, the
+ * views and the agents' persona text. Written atomically by `team start` (and by the supervisor
+ * for `finishedAt`); every field but `goal` and `startedAt` is optional so older files still read.
+ */
+export interface TeamRecord {
+  /** The team's id: the ms of its start (sessions created at or after it belong to it). */
+  id: string;
+  goal: string;
+  startedAt: string;
+  /** Agent CLI and model for the whole team (`team start --agent/--model`), below persona files. */
+  agent?: string;
+  model?: string;
+  /** Model per persona (`team start --model-for intern=haiku`). */
+  modelFor?: Record<string, string>;
+  /** Git isolation: the integration branch, whether sessions get worktrees, the verify command. */
+  branch?: string;
+  worktrees?: boolean;
+  verify?: string;
+  /** Set when the manager's session completed (the team is done). */
+  finishedAt?: string;
+}
+
+export const TEAM_FILE = ".team.json";
+
+export function teamFilePath(workspace: string): string {
+  return join(workspace, TEAM_FILE);
+}
+
+/** The team record, or undefined when there is none (or it is not an object with a goal). */
+export function readTeam(workspace: string): TeamRecord | undefined {
+  const raw = readJson<Partial<TeamRecord>>(teamFilePath(workspace));
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const startedAt = typeof raw.startedAt === "string" ? raw.startedAt : "";
+  const id = typeof raw.id === "string" && raw.id ? raw.id : String(Date.parse(startedAt) || 0);
+  return { ...raw, id, goal: typeof raw.goal === "string" ? raw.goal : "", startedAt } as TeamRecord;
+}
+
+export function writeTeam(workspace: string, team: TeamRecord): void {
+  writeJsonAtomic(teamFilePath(workspace), team);
+}
+
+/** The team goal, recorded by `team start` ("" when none). */
+export function readGoal(workspace: string): string {
+  return readTeam(workspace)?.goal ?? "";
+}
