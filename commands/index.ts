@@ -9,6 +9,7 @@ export const commands = {
   attach: () => import("./attach").then(_rDefault),
   track: () => import("./track").then(_rDefault),
   tell: () => import("./tell").then(_rDefault),
+  retry: () => import("./retry").then(_rDefault),
   logs: () => import("./logs").then(_rDefault),
   demo: () => import("./demo").then(_rDefault),
   doctor: () => import("./doctor").then(_rDefault),

@@ -22,6 +22,7 @@ export default defineCommand({
     "budget-usd": { type: "string", description: "Stop starting or resuming agents once the team has spent this much", valueHint: "usd" },
     agent: { type: "string", description: "Run every session with this agent CLI instead of its persona's (claude, sim)", valueHint: "name" },
     "dangerously-skip-permissions": { type: "boolean", description: "Pass --dangerously-skip-permissions to Claude Code (agents run unattended)" },
+    "exit-when-done": { type: "boolean", description: "Exit (0) once the manager's session completes, pausing whatever still runs" },
     json: { type: "boolean", description: "Print one JSON event per line" },
     ...sharedArgs,
   },
@@ -37,6 +38,7 @@ export default defineCommand({
       budgetUsd,
       skipPermissions: !!args["dangerously-skip-permissions"],
       agent: args.agent,
+      exitWhenDone: !!args["exit-when-done"],
       emit: createEmitter(!!args.json),
       warn: (message) => (args.json ? process.stderr.write(`${message}\n`) : consola.warn(message)),
     });
@@ -53,6 +55,8 @@ export default defineCommand({
     process.on("SIGHUP", stop);
 
     await orchestrator.start();
-    // Runs until a signal: the watcher and timers keep the event loop alive.
+    // Runs until a signal, or until it ends by itself (team done with --exit-when-done, or the
+    // workspace removed under it).
+    process.exit(await orchestrator.finished);
   },
 });

@@ -39,6 +39,8 @@ export function sandbox(prefix = "cw-test-"): Sandbox {
     FAKE_CLAUDE_DIR: behaviours,
     CLAUDE_WRAPPER_WORKSPACE: workspace,
     NO_COLOR: "1",
+    // A hanging agent whose tasks are done is stopped after this grace (20 s for real agents).
+    CLAUDE_WRAPPER_COMPLETION_GRACE_MS: "500",
   };
   delete env.CW_TEST_BINARY;
   return {

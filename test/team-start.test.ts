@@ -60,7 +60,7 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 /** One line on stderr, a non-zero exit, no stack frames. */
-function expectOneLineError(r: { code: number; stdout: string; stderr: string }, code?: number): void {
+function expectOneLineError(r: { code: number; stdout: string; stderr: string }, code?: number): string {
   if (code === undefined) expect(r.code).not.toBe(0);
   else expect(r.code).toBe(code);
   const lines = r.stderr.trimEnd().split("\n");
@@ -68,6 +68,7 @@ function expectOneLineError(r: { code: number; stdout: string; stderr: string },
   expect(lines[0]!.length).toBeGreaterThan(10);
   expect(r.stderr).not.toMatch(/^\s+at /m);
   expect(r.stderr).not.toContain("\x1b[");
+  return r.stderr;
 }
 
 /** The ```bash block a persona's instructions give for asking for a teammate. */
@@ -251,23 +252,31 @@ describe("one live team per workspace", () => {
     expect(existsSync(join(sb.workspace, ".team.lock"))).toBe(false);
   }, 30_000);
 
-  test("a stopped or archived team lets a new one start; any other status keeps it refused", async () => {
+  test("a live team is refused; a paused one says how to resume it (or start anew); a finished one lets a new team start", async () => {
     const sb = box();
     expect((await run(sb, ["team", "start", "old goal"])).code).toBe(0);
     const [architect] = sessionDirs(sb.workspace, "solutions-architect");
     const [manager] = sessionDirs(sb.workspace, "engineering-manager");
-    // The manager finished and was archived; the architect failed: still a live team.
+    // The manager finished and was archived; the architect is idle: still a live team.
     renameSync(join(sb.workspace, manager!), join(sb.workspace, `${manager}-completed`));
     const archPath = join(sb.workspace, architect!, "session.json");
-    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "failed" }));
-    expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
-    // `team stop` marks sessions stopped: now the workspace is free.
-    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "stopped" }));
-    const r = await run(sb, ["team", "start", "new goal", "--json"]);
+    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "idle" }));
+    expect(expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4)).toContain("live team");
+    // Stopped (or failed): paused, only a person continues it.
+    for (const status of ["stopped", "failed"]) {
+      writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status }));
+      const paused = expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
+      expect(paused).toContain("team resume");
+      expect(paused).toContain("--new");
+    }
+    const r = await run(sb, ["team", "start", "new goal", "--new", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).sessions).toHaveLength(2);
     expect(sessionDirs(sb.workspace)).toHaveLength(3);
     expect(existsSync(join(sb.workspace, `${manager}-completed`))).toBe(true);
+    // All of it archived: done; a new team starts without --new.
+    for (const d of sessionDirs(sb.workspace)) renameSync(join(sb.workspace, d), join(sb.workspace, `${d}-completed`));
+    expect((await run(sb, ["team", "start", "third goal"])).code).toBe(0);
   });
 });
 

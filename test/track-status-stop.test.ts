@@ -171,8 +171,9 @@ describe("team stop", () => {
     expect(again.stdout).toContain("Nothing to stop");
     expect(Object.values(team).map((m) => readFileSync(join(m.dir, "session.json"), "utf8"))).toEqual(before);
 
-    // A stopped team no longer blocks a new one.
-    expect((await run(sb, ["team", "start", "next goal"])).code).toBe(0);
+    // A stopped team is paused, not gone: a new one needs --new.
+    expect((await run(sb, ["team", "start", "next goal"])).code).toBe(4);
+    expect((await run(sb, ["team", "start", "next goal", "--new"])).code).toBe(0);
   });
 
   test("a running orchestrator gets SIGTERM and stops its own agents; nothing is left", async () => {

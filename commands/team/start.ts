@@ -10,6 +10,7 @@ export default defineCommand({
     goal: { type: "positional", description: "What the team should build", required: true },
     engineers: { type: "string", description: "Software engineers to start with (0-20)", default: "0", valueHint: "n" },
     interns: { type: "string", description: "Interns to start with (0-20)", default: "0", valueHint: "n" },
+    new: { type: "boolean", description: "Start a fresh team although the workspace holds a paused one (it stays on disk)" },
     ...sharedArgs,
     ...jsonArg,
   },
@@ -19,7 +20,7 @@ export default defineCommand({
     const interns = parseCount("interns", args.interns);
     const workspace = resolveWorkspace(args.workspace);
 
-    const created = await startTeam(workspace, goal, engineers, interns);
+    const created = await startTeam(workspace, goal, engineers, interns, { fresh: args.new });
 
     if (args.json) {
       console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));

@@ -13,7 +13,8 @@ export type EventName =
   | "archived"
   | "request-rejected"
   | "budget-exhausted"
-  | "stopped";
+  | "stopped"
+  | "team-done";
 
 export interface OrchestratorEvent {
   ts: string;
@@ -57,6 +58,8 @@ function humanLine(e: OrchestratorEvent): string {
       return `💸 Budget of $${Number(e.budgetUsd).toFixed(2)} reached ($${Number(e.costUsd).toFixed(4)} spent): nothing more is started or resumed`;
     case "stopped":
       return e.session ? `🛑 Stopped ${who}` : `🛑 Orchestrator stopped`;
+    case "team-done":
+      return `🏁 The team is done: the manager's summary is in ${e.summary} ($${Number(e.costUsd ?? 0).toFixed(4)} in all)`;
   }
 }
 

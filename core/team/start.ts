@@ -6,7 +6,7 @@ import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { writeTeam } from "../workspace/team-file";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { type Persona, loadPersonas, renderPersona } from "../workspace/personas";
-import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
+import { type SessionRecord, isLiveStatus, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
 import { readAllSessions } from "../workspace/store";
 import { taskBlock } from "../workspace/tasks";
 import { allocateSessionDir, ensureWorkspace, projectRoot } from "../workspace/paths";
@@ -33,11 +33,17 @@ export function validateGoal(goal: string | undefined): string {
   return g;
 }
 
-/** Sessions that keep a team alive: anything neither archived nor stopped. */
-export function liveTeam(workspace: string): SessionRecord[] {
-  return readAllSessions(workspace)
-    .map((s) => s.rec)
-    .filter((r) => r.status !== "stopped");
+/**
+ * Where the workspace's team stands: `live` while any session may still run, `paused` when what
+ * is left of it is stopped or failed (only a person continues it), else `none` (no team, or all
+ * of it archived: done).
+ */
+export function teamState(workspace: string): { state: "live" | "paused" | "none"; sessions: SessionRecord[] } {
+  const recs = readAllSessions(workspace).map((s) => s.rec);
+  const live = recs.filter((r) => isLiveStatus(r.status));
+  if (live.length) return { state: "live", sessions: live };
+  const paused = recs.filter((r) => r.status === "stopped" || r.status === "failed");
+  return paused.length ? { state: "paused", sessions: paused } : { state: "none", sessions: [] };
 }
 
 export interface Member {
@@ -126,7 +132,7 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
 }
 
 /** `team start`: refuse a second live team, then lay out every member. */
-export async function startTeam(workspace: string, goal: string, engineers: number, interns: number): Promise<CreatedSession[]> {
+export async function startTeam(workspace: string, goal: string, engineers: number, interns: number, opts: { fresh?: boolean } = {}): Promise<CreatedSession[]> {
   ensureWorkspace(workspace);
   let release: () => Promise<void>;
   try {
@@ -140,10 +146,16 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
     throw new UserError(`another \`team start\` is laying out a team in ${workspace}; wait for it, then check \`claude-wrapper team status\``, 4);
   }
   try {
-    const live = liveTeam(workspace);
-    if (live.length > 0) {
+    const { state, sessions } = teamState(workspace);
+    if (state === "live") {
       throw new UserError(
-        `${workspace} already holds a live team (${plural(live.length, "session")}, e.g. ${live[0]!.id}); stop it with \`claude-wrapper team stop\` or pass another --workspace`,
+        `${workspace} already holds a live team (${plural(sessions.length, "session")}, e.g. ${sessions[0]!.id}); stop it with \`claude-wrapper team stop\` or pass another --workspace`,
+        4,
+      );
+    }
+    if (state === "paused" && !opts.fresh) {
+      throw new UserError(
+        `the team in ${workspace} is paused (${plural(sessions.length, "session")} stopped or failed): \`claude-wrapper team resume\` continues it; \`claude-wrapper team start --new "<goal>"\` starts a fresh team beside it`,
         4,
       );
     }

@@ -1,12 +1,17 @@
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import lockfile from "proper-lockfile";
+/**
+ * `team stop`: pause the whole team. The orchestrator first (it pauses its own agents), then,
+ * holding the workspace lock so no orchestrator starts meanwhile, every agent process group the
+ * workspace still has (recorded ones, and ones found by their environment, also of sessions whose
+ * dir is gone), and every session that is not archived is marked `stopped`: only a person starts
+ * it again (`team resume`, `retry`). Idempotent.
+ */
+import { timings } from "../base/config";
+import { UserError } from "../base/errors";
 import { lstatOrUndefined } from "../base/fsx";
-import { type OrchestratorPid, readOrchestratorPid, removeOrchestratorPid } from "../workspace/owner";
-import { envMs } from "../base/config";
 import { agentsByEnvironment, groupAlive, isAlive, isOurProcess, ownProcessGroup, stopGroup, terminate } from "../processes/proc";
-import { isStandIn, readSession, writeSession } from "../workspace/session";
-import { listEntries } from "../workspace/paths";
+import { pauseSessions } from "../supervisor/pause";
+import { type OrchestratorPid, type WorkspaceLock, lockHolder, readOrchestratorPid, removeOrchestratorPid, tryLockWorkspace } from "../workspace/owner";
+import { readAllSessions } from "../workspace/store";
 
 export interface StopOptions {
   /** How long the orchestrator gets to stop its agents after SIGTERM before SIGKILL. */
@@ -31,22 +36,16 @@ export interface StopReport {
   unreadable: Array<{ id: string; error: string }>;
 }
 
-/** The orchestrator's own lock; stale once its process is gone (see core/orchestrator-lock.ts). */
-function removeOrchestratorFiles(workspace: string, rec: OrchestratorPid): void {
-  rmSync(join(workspace, ".orchestrator.lock"), { recursive: true, force: true });
-  removeOrchestratorPid(workspace, rec.pid);
-}
-
 /**
- * SIGTERM the orchestrator (it stops its agents and marks them stopped), SIGKILL if it is still
- * there after the grace time. Only the recorded process itself is ever signalled.
+ * SIGTERM the orchestrator (it pauses its agents), SIGKILL if it is still there after the grace
+ * time. Only the recorded process itself (PID + start time) is ever signalled.
  */
 async function stopOrchestrator(workspace: string, graceMs: number): Promise<Pick<StopReport, "orchestrator" | "staleOrchestrator">> {
-  const rec = readOrchestratorPid(workspace);
+  const rec: OrchestratorPid | undefined = readOrchestratorPid(workspace);
   if (!rec) return { orchestrator: null, staleOrchestrator: null };
   const gone = () => !isOurProcess(rec.pid, rec.startTime);
   if (gone()) {
-    removeOrchestratorFiles(workspace, rec);
+    removeOrchestratorPid(workspace, rec.pid);
     return { orchestrator: null, staleOrchestrator: { pid: rec.pid } };
   }
   const signal = (sig: NodeJS.Signals) => {
@@ -59,86 +58,71 @@ async function stopOrchestrator(workspace: string, graceMs: number): Promise<Pic
   };
   const killed = await terminate(signal, gone, graceMs);
   // A killed orchestrator could not clean up after itself.
-  if (gone()) removeOrchestratorFiles(workspace, rec);
+  if (gone()) removeOrchestratorPid(workspace, rec.pid);
   return { orchestrator: { pid: rec.pid, killed }, staleOrchestrator: null };
 }
 
-/** Agents no session.json records (see agentsByEnvironment), of this workspace's sessions. */
-function unrecordedAgents(workspace: string, sessionIds: Set<string>, known: Set<number>): Array<{ id: string; pid: number }> {
-  const own = new Set([process.pid, ownProcessGroup()]);
-  return agentsByEnvironment(workspace)
-    .filter((a) => sessionIds.has(a.sessionId) && !known.has(a.pid) && !own.has(a.pid))
-    .map((a) => ({ id: a.sessionId, pid: a.pid }));
+/**
+ * Stop the orchestrator, then take the workspace lock. An orchestrator that is only starting
+ * (it holds the lock, its pid file not yet written) is waited for and stopped in turn.
+ */
+async function takeWorkspace(workspace: string, report: StopReport, graceMs: number, waitMs: number): Promise<WorkspaceLock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = await stopOrchestrator(workspace, graceMs);
+    report.orchestrator ??= r.orchestrator;
+    report.staleOrchestrator ??= r.staleOrchestrator;
+    const lock = tryLockWorkspace(workspace, "team-stop");
+    if (lock) return lock;
+    if (Date.now() >= deadline) {
+      const h = lockHolder(workspace);
+      throw new UserError(`the workspace ${workspace} is held by ${h ? `${h.role} (PID ${h.pid})` : "another process"} and did not let go; try again, or stop that process`, 4);
+    }
+    await Bun.sleep(25);
+  }
 }
 
-/**
- * `team stop`: the orchestrator first (so nothing respawns what we stop), then every agent
- * process group the workspace knows, then every session that is not archived is marked
- * `stopped`. Idempotent: a second run finds nothing and changes nothing.
- */
 export async function stopTeam(workspace: string, opts: StopOptions = {}): Promise<StopReport> {
   const report: StopReport = { workspace, orchestrator: null, staleOrchestrator: null, agents: [], marked: [], left: [], unreadable: [] };
   if (!lstatOrUndefined(workspace)?.isDirectory()) return report;
-
-  Object.assign(report, await stopOrchestrator(workspace, opts.orchestratorGraceMs ?? envMs("CLAUDE_WRAPPER_ORCHESTRATOR_GRACE_MS", 10_000)));
-
-  const agentGraceMs = opts.agentGraceMs ?? envMs("CLAUDE_WRAPPER_STOP_GRACE_MS", 3000);
+  const t = timings();
+  const agentGraceMs = opts.agentGraceMs ?? t.stopGraceMs;
+  const lock = await takeWorkspace(workspace, report, opts.orchestratorGraceMs ?? t.orchestratorGraceMs, t.lockWaitMs);
   let ownVictim: { id: string; pid: number } | undefined;
-  // Same lock as `team start`: a team being laid out right now is not half marked stopped.
-  const release = await lockfile.lock(workspace, {
-    lockfilePath: join(workspace, ".team.lock"),
-    realpath: false,
-    retries: { retries: 20, minTimeout: 20, maxTimeout: 200 },
-  });
   try {
-    const sessions = listEntries(workspace)
-      .filter((e) => e.kind === "session")
-      .map((e) => ({ id: e.id, persona: e.persona, dir: join(workspace, e.dir) }));
-
-    const victims: Array<{ id: string; pid: number }> = [];
-    for (const s of sessions) {
-      const rec = readSession(s.dir, s.id, s.persona);
-      if (!rec?.pid) continue;
+    const sessions = readAllSessions(workspace);
+    const pids = new Map<string, { pid: number; startTime?: string }>();
+    for (const { rec } of sessions) {
+      if (!rec.pid) continue;
       // Ours and alive; or its leader gone while the group lives on (a PID is not reused while
       // its process group exists, so that group is still the agent's).
-      if (isOurProcess(rec.pid, rec.pidStartTime) || (!isAlive(rec.pid) && groupAlive(rec.pid))) {
-        victims.push({ id: s.id, pid: rec.pid });
-      }
+      if (isOurProcess(rec.pid, rec.pidStartTime) || (!isAlive(rec.pid) && groupAlive(rec.pid))) pids.set(rec.id, { pid: rec.pid, startTime: rec.pidStartTime ?? undefined });
     }
-    const known = new Set(victims.map((v) => v.pid));
-    victims.push(...unrecordedAgents(workspace, new Set(sessions.map((s) => s.id)), known));
-    report.agents = victims;
+    // Agents no session.json records: spawned just before a crash, or whose dir was removed.
+    const own = new Set([process.pid, ownProcessGroup()]);
+    const present = new Set(sessions.map((s) => s.rec.id));
+    const strays: Array<{ id: string; pid: number }> = [];
+    for (const a of agentsByEnvironment(workspace)) {
+      if (own.has(a.pid) || [...pids.values()].some((p) => p.pid === a.pid)) continue;
+      if (present.has(a.sessionId) && !pids.has(a.sessionId)) pids.set(a.sessionId, { pid: a.pid, startTime: a.startTime });
+      else strays.push({ id: a.sessionId, pid: a.pid });
+    }
+    report.agents = [...[...pids].map(([id, p]) => ({ id, pid: p.pid })), ...strays];
 
     // Our own group last: when `team stop` runs inside an agent, it goes down with that group.
     const ownGroup = ownProcessGroup();
-    ownVictim = victims.find((v) => v.pid === ownGroup);
-    const others = victims.filter((v) => v !== ownVictim);
-    await Promise.all(others.map((v) => stopGroup(v.pid, agentGraceMs)));
-    report.left = others.filter((v) => groupAlive(v.pid)).map((v) => v.pid);
-
-    const now = new Date().toISOString();
-    const stopped = new Set(victims.map((v) => v.id));
-    for (const s of sessions) {
-      const rec = readSession(s.dir, s.id, s.persona);
-      if (!rec || rec.status === "stopped") continue;
-      // A stand-in for a corrupt session.json is not its content: never written over it.
-      if (isStandIn(rec)) {
-        report.unreadable.push({ id: s.id, error: rec.error ?? "session.json is corrupt" });
-        continue;
-      }
-      // A group that survived SIGKILL keeps its PID on record, so the next `team stop` finds it.
-      const survived = rec.pid !== null && report.left.includes(rec.pid);
-      writeSession(s.dir, {
-        ...rec,
-        status: "stopped",
-        pid: survived ? rec.pid : null,
-        pidStartTime: survived ? rec.pidStartTime : null,
-        endedAt: stopped.has(s.id) || !rec.endedAt ? now : rec.endedAt,
-      });
-      report.marked.push(s.id);
-    }
+    ownVictim = report.agents.find((v) => v.pid === ownGroup);
+    const paused = await pauseSessions(
+      sessions.map(({ rec, dir }) => ({ id: rec.id, persona: rec.persona, dir, pid: pids.get(rec.id)?.pid ?? null, startTime: pids.get(rec.id)?.startTime })),
+      agentGraceMs,
+      { skipGroup: ownGroup },
+    );
+    await Promise.all(strays.filter((s) => s.pid !== ownGroup).map((s) => stopGroup(s.pid, agentGraceMs)));
+    report.marked = paused.marked;
+    report.unreadable = paused.unreadable;
+    report.left = [...paused.left, ...strays.filter((s) => s.pid !== ownGroup && groupAlive(s.pid)).map((s) => s.pid)];
   } finally {
-    await release();
+    lock.release();
   }
   if (ownVictim) await stopGroup(ownVictim.pid, agentGraceMs);
   return report;
@@ -148,3 +132,4 @@ export async function stopTeam(workspace: string, opts: StopOptions = {}): Promi
 export function nothingStopped(r: StopReport): boolean {
   return !r.orchestrator && r.agents.length === 0 && r.marked.length === 0;
 }
+

@@ -13,8 +13,12 @@ export const STATUSES = [
 ] as const;
 export type SessionStatus = (typeof STATUSES)[number];
 
-/** Statuses whose session still belongs to a live team (blocks a second `team start`). */
+/** Statuses whose session may still run: the one meaning of a live session, used everywhere. */
 export const LIVE_STATUSES: readonly SessionStatus[] = ["pending", "queued", "active", "idle", "restarting"];
+
+export function isLiveStatus(status: SessionStatus): boolean {
+  return LIVE_STATUSES.includes(status);
+}
 
 /** session.json: written atomically, by the orchestrator (and `team start` / `team stop`) only. */
 export interface SessionRecord {
@@ -60,6 +64,13 @@ export interface SessionRecord {
    * grown output file (or a live process) says the run happened; otherwise it never started.
    */
   launch?: { instructionsSize: number; stdoutSize: number; stderrSize: number } | null;
+  /**
+   * Spend counted from agent.jsonl content that is gone (the file was truncated or replaced):
+   * recorded totals are this plus what the file sums to now, so they never decrease.
+   */
+  spentBefore?: { costUsd: number; inputTokens: number; outputTokens: number; turns: number };
+  /** The last action on the session failed on I/O and is retried (with backoff): why. */
+  fault?: string | null;
   /** The agent CLI (runner name) and model of its latest run, recorded at spawn. */
   agent?: string | null;
   model?: string | null;

@@ -1,0 +1,417 @@
+/**
+ * The actuator: carries out reconcile()'s actions and decides nothing. Each step is idempotent
+ * and written so a crash between any two is finished or undone by the next pass (see the crash
+ * points). Slow steps (stopping an agent) run beside the loop with the session marked busy.
+ */
+import { renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { runnerFor } from "../agents/index";
+import { turnPrompt } from "../agents/turn";
+import type { AgentRunner } from "../agents/types";
+import type { Timings } from "../base/config";
+import { crashPoint } from "../base/crash";
+import { errorMessage } from "../base/errors";
+import { lstatOrUndefined } from "../base/fsx";
+import { processStartTime, spawnDetached, stopGroup } from "../processes/proc";
+import { instructionsPath } from "../workspace/instructions";
+import { archiveDirName, projectRoot } from "../workspace/paths";
+import type { Persona } from "../workspace/personas";
+import { dropReservation, finishSession, reserveSession, takeRequest } from "../workspace/requests";
+import { type SessionRecord, readTracker, writeSession, writeTracker } from "../workspace/session";
+import { readTeam, writeTeam } from "../workspace/team-file";
+import type { Emit } from "./events";
+import { notifyRequester } from "./notify";
+import { type Observer, RESUME_MARKER } from "./observe";
+import type { ProcessTable } from "./procs";
+import type { Action, World } from "./reconcile";
+
+export interface ActuatorOptions {
+  workspace: string;
+  skipPermissions: boolean;
+  /** Run every session with this runner instead of its persona's (`orchestrate --agent`). */
+  runner?: AgentRunner;
+  budgetUsd: number;
+  timings: Timings;
+  emit: Emit;
+  warn(message: string): void;
+  /** Ask for another pass (after a step that changes what the next pass sees). */
+  again(): void;
+  /** Look again at this time. */
+  wakeAt(at: number): void;
+  /** The workspace is not ours any more: the loop stops. */
+  abandon(reason: string): void;
+  /** The team's manager completed. */
+  teamDone(): void;
+}
+
+/** What the actuator knows that the disk does not: steps in flight, failures to back off from. */
+export class Actuator {
+  readonly busy = new Set<string>();
+  readonly faults = new Map<string, { message: string; retryAt: number; count: number }>();
+  readonly requestFaults = new Map<string, number>();
+  readonly completing = new Map<string, number>();
+  teamDoneAnnounced = false;
+  private readonly said = new Map<string, string>();
+  private budgetAnnounced = false;
+  private readonly ws: string;
+
+  constructor(
+    private readonly o: ActuatorOptions,
+    private readonly observer: Observer,
+    private readonly procs: ProcessTable,
+  ) {
+    this.ws = o.workspace;
+  }
+
+  async apply(a: Action, w: World): Promise<void> {
+    const id = "session" in a ? a.session : undefined;
+    try {
+      await this.step(a, w);
+      if (id && this.faults.delete(id)) this.clearFault(id);
+      if (a.type === "claim") this.requestFaults.delete(a.request);
+    } catch (err) {
+      this.fault(a, err);
+    }
+  }
+
+  private dir(id: string): string {
+    return join(this.ws, id);
+  }
+
+  private current(id: string): SessionRecord {
+    const rec = this.observer.record(id);
+    if (!rec) throw Object.assign(new Error(`session ${id} vanished`), { code: "ENOENT" });
+    return rec;
+  }
+
+  private save(rec: SessionRecord): SessionRecord {
+    writeSession(this.dir(rec.id), rec);
+    this.observer.wrote(rec.id, rec);
+    return rec;
+  }
+
+  private update(id: string, fields: Partial<SessionRecord>): SessionRecord {
+    return this.save({ ...this.current(id), ...fields });
+  }
+
+  private who(rec: SessionRecord) {
+    return { session: rec.id, persona: rec.persona, name: rec.name };
+  }
+
+  /** Say it once: the same key with the same message is not repeated. */
+  private sayOnce(key: string, message: string, say: () => void): void {
+    if (this.said.get(key) === message) return;
+    this.said.set(key, message);
+    say();
+  }
+
+  private async step(a: Action, w: World): Promise<void> {
+    switch (a.type) {
+      case "reject":
+        return this.sayOnce(`reject:${a.request}`, a.reason, () => this.o.emit("request-rejected", { request: a.request, reason: a.reason }));
+      case "report":
+        return this.sayOnce(a.key, a.message, () => (a.key.startsWith("corrupt:") ? this.o.emit("failed", { session: a.session, reason: a.message }) : this.o.warn(a.message)));
+      case "claim":
+        return this.claim(a.request, a.persona, a.name, a.reserved);
+      case "finish-setup":
+        return this.finishSetup(a.session);
+      case "drop-reservation":
+        dropReservation(this.dir(a.session), a.session, this.current(a.session).persona);
+        this.observer.forget(a.session);
+        return;
+      case "record":
+        this.update(a.session, a.fields);
+        return;
+      case "spawn":
+        return this.spawn(a.session, a.resume, a.reason);
+      case "queue":
+        this.update(a.session, { status: "queued" });
+        return;
+      case "adopt":
+        return this.adopt(a.session, a.pid);
+      case "exit":
+        return this.exited(a);
+      case "begin-completion":
+        this.completing.set(a.session, w.now);
+        return;
+      case "complete":
+        return this.inBackground(a.session, () => this.complete(a.session, a.pid, a.fields));
+      case "archive":
+        return this.inBackground(a.session, () => this.archive(this.current(a.session)));
+      case "stop-agent":
+        return this.inBackground(a.session, async () => {
+          await stopGroup(a.pid, this.o.timings.stopGraceMs);
+          this.procs.forget(a.session);
+          this.update(a.session, { pid: null, pidStartTime: null });
+          this.o.emit("stopped", { ...this.who(this.current(a.session)), pid: a.pid, reason: a.reason });
+        });
+      case "stop-vanished":
+        return this.inBackground(a.session, async () => {
+          this.o.warn(`${a.session}: its session dir was removed; stopping its agent (PID ${a.pid})`);
+          await stopGroup(a.pid, this.o.timings.stopGraceMs);
+          this.procs.forget(a.session);
+          this.o.emit("stopped", { session: a.session, pid: a.pid, reason: "its session dir was removed" });
+        });
+      case "resume":
+        return this.resume(a.session);
+      case "notify-failed":
+        return this.inBackground(a.session, async () => {
+          await notifyRequester(this.ws, this.current(a.session), "failed");
+          this.update(a.session, { notified: true });
+        });
+      case "budget-exhausted":
+        if (this.budgetAnnounced) return;
+        this.budgetAnnounced = true;
+        this.o.emit("budget-exhausted", { budgetUsd: this.o.budgetUsd, costUsd: w.spent });
+        return;
+      case "team-done":
+        return this.teamDone(a.manager, w);
+      case "abandon":
+        return this.o.abandon(a.reason);
+      case "wake-at":
+        return this.o.wakeAt(a.at);
+    }
+  }
+
+  /** An I/O failure on one session or request: back off and retry it; the others go on. */
+  private fault(a: Action, err: unknown): void {
+    const message = errorMessage(err);
+    const now = Date.now();
+    const key = "session" in a ? a.session : a.type === "claim" ? a.request : undefined;
+    const prev = key ? this.faults.get(key) : undefined;
+    const count = (prev?.count ?? 0) + 1;
+    const retryAt = now + Math.min(60_000, this.o.timings.faultBackoffMs * 2 ** (count - 1));
+    if (a.type === "claim") this.requestFaults.set(a.request, retryAt);
+    else if (key) {
+      this.faults.set(key, { message, retryAt, count });
+      // Best effort: the disk that failed may fail this too.
+      try {
+        if (this.observer.record(key)?.fault !== message) this.update(key, { fault: message });
+      } catch {}
+    }
+    this.sayOnce(`fault:${key ?? a.type}`, message, () => this.o.warn(`${key ?? a.type}: ${a.type} failed: ${message}; retrying with backoff`));
+    this.o.wakeAt(retryAt);
+  }
+
+  private clearFault(id: string): void {
+    this.said.delete(`fault:${id}`);
+    try {
+      if (this.observer.record(id)?.fault) this.update(id, { fault: null });
+    } catch {}
+  }
+
+  /** Slow work (stopping an agent) runs beside the loop; the session is left alone meanwhile. */
+  private inBackground(id: string, work: () => Promise<void>): void {
+    this.busy.add(id);
+    work()
+      .then(() => {
+        if (this.faults.delete(id)) this.clearFault(id);
+      })
+      .catch((err) => this.fault({ type: "archive", session: id }, err))
+      .finally(() => {
+        this.busy.delete(id);
+        this.observer.dirty.add(id);
+        this.o.again();
+      });
+  }
+
+  private claim(requestDir: string, persona: string, name: string, reserved?: string): void {
+    const id = reserved ?? reserveSession(this.ws, persona, name, requestDir);
+    crashPoint("claim:reserved");
+    if (!takeRequest(this.ws, this.dir(id), requestDir)) {
+      dropReservation(this.dir(id), id, persona);
+      this.observer.forget(id);
+      return;
+    }
+    crashPoint("claim:taken");
+    this.observer.dirty.add(id);
+    this.o.again();
+  }
+
+  private finishSetup(id: string): void {
+    const rec = this.current(id);
+    const persona = this.observer.personas.get(rec.persona);
+    if (!persona) throw new Error(`persona ${rec.persona} has no template`);
+    const done = finishSession(this.ws, this.dir(id), rec, persona, this.observer.personas, readTeam(this.ws)?.goal ?? "");
+    this.observer.dirty.add(id);
+    this.observer.wrote(id, done);
+    this.o.again();
+  }
+
+  private runnerFor(persona: Persona): AgentRunner {
+    return this.o.runner ?? runnerFor(persona.agent);
+  }
+
+  /** Record how many bytes of instructions.md the agent has been handed. */
+  private handed(id: string, size: number): void {
+    writeTracker(this.dir(id), { instructionsOffset: size });
+    this.observer.handed(id, size);
+  }
+
+  private spawn(id: string, resume: boolean, reason: string): void {
+    const dir = this.dir(id);
+    let rec = this.current(id);
+    const persona = this.observer.personas.get(rec.persona);
+    if (!persona) {
+      const why = `no persona template for ${rec.persona}`;
+      this.update(id, { status: "failed", error: why });
+      this.o.emit("failed", { ...this.who(rec), reason: why });
+      return;
+    }
+    const runner = this.runnerFor(persona);
+    const first = rec.runs === 0;
+    const size = lstatOrUndefined(instructionsPath(dir))?.size ?? 0;
+    const prompt = turnPrompt(instructionsPath(dir), first, readTracker(dir).instructionsOffset, size);
+    // Intent first: a crash after this line leaves `active` with no PID, and the next pass looks
+    // for the agent by its environment, then by its output (see `launch`), before it would ever
+    // start a second one.
+    const stdoutPath = join(dir, "agent.jsonl");
+    const stderrPath = join(dir, "agent.stderr.log");
+    const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
+    const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
+    const agentSessionId = rec.agentSessionId ?? (runner.choosesConversationId ? crypto.randomUUID() : null);
+    const model = persona.model ?? null;
+    rec = this.save({ ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId, error: null, retryAt: null, launch, agent: runner.name, model });
+    crashPoint("spawn:intent");
+    const root = projectRoot(this.ws);
+    const turn = {
+      sessionId: id,
+      sessionDir: dir,
+      workspace: this.ws,
+      projectRoot: root,
+      cwd: root,
+      persona,
+      agentSessionId,
+      first,
+      prompt,
+      personaInstructionsPath: join(dir, "persona-instructions.md"),
+      model: model ?? undefined,
+      skipPermissions: this.o.skipPermissions,
+    };
+    let child: ReturnType<typeof spawnDetached>;
+    try {
+      child = spawnDetached({
+        argv: runner.argv(turn),
+        cwd: turn.cwd,
+        env: {
+          ...process.env,
+          ...runner.env?.(turn),
+          CLAUDE_WRAPPER_SESSION_ID: id,
+          CLAUDE_WRAPPER_SESSION_DIR: dir,
+          CLAUDE_WRAPPER_WORKSPACE: this.ws,
+          CLAUDE_WRAPPER_PERSONA: rec.persona,
+        },
+        stdoutPath,
+        stderrPath,
+      });
+    } catch (err) {
+      const why = `could not start the agent: ${errorMessage(err)}`;
+      this.update(id, { status: "failed", error: why, launch: null });
+      this.o.emit("failed", { ...this.who(rec), reason: why });
+      return;
+    }
+    crashPoint("spawn:started");
+    this.procs.child(id, child.pid, child.startTime, child.exited, { path: stderrPath, from: stderrOffset });
+    // What it was handed first: until `launch` is cleared, a crash is recovered through it.
+    this.handed(id, size);
+    rec = this.save({ ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString(), launch: null });
+    if (resume && reason === "new instructions") this.o.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
+    this.o.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
+  }
+
+  private adopt(id: string, pid: number): void {
+    let rec = this.current(id);
+    const startTime = processStartTime(pid) ?? "";
+    // A PID we never recorded is a run that started just before a crash: count it, and what it
+    // was handed.
+    if (rec.pid !== pid) rec = { ...rec, pid, pidStartTime: startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
+    if (rec.launch) {
+      this.handed(id, rec.launch.instructionsSize);
+      rec = { ...rec, launch: null };
+    }
+    this.save(rec);
+    this.procs.adopt(id, pid, startTime);
+    this.o.emit("adopted", { ...this.who(rec), pid });
+  }
+
+  private exited(a: Extract<Action, { type: "exit" }>): void {
+    const rec0 = this.current(a.session);
+    this.procs.forget(a.session);
+    this.o.emit("exited", { ...this.who(rec0), pid: a.pid, code: a.code, signal: a.signal });
+    let base: SessionRecord = { ...rec0, pid: null, pidStartTime: null, exitCode: a.code, exitSignal: a.signal };
+    if (rec0.launch) {
+      // It ran and ended while nobody watched, before its PID was recorded: count the run and
+      // what it was handed, so the next one resumes with only what is new.
+      this.handed(a.session, rec0.launch.instructionsSize);
+      base = { ...base, runs: rec0.runs + 1, startedAt: rec0.startedAt ?? new Date().toISOString(), launch: null };
+    }
+    const next = a.next;
+    if (next.status === "idle") {
+      this.save({ ...base, status: "idle", restarts: 0 });
+      this.o.emit("idle", this.who(rec0));
+    } else if (next.status === "restarting") {
+      this.save({ ...base, status: "restarting", restarts: next.attempt, retryAt: next.retryAt });
+      this.o.emit("restarting", { ...this.who(rec0), attempt: next.attempt, delayMs: next.delayMs });
+    } else {
+      this.save({ ...base, status: "failed", error: next.reason, endedAt: new Date().toISOString() });
+      this.o.emit("failed", { ...this.who(rec0), reason: next.reason });
+    }
+  }
+
+  /** Stop what still runs (its turn had its grace), record the whole spend, then archive. */
+  private async complete(id: string, pid: number | null, fields: Partial<SessionRecord>): Promise<void> {
+    const proc = this.procs.get(id);
+    if (pid !== null) {
+      if (!proc?.exit) await stopGroup(pid, this.o.timings.stopGraceMs);
+      const exit = this.procs.get(id)?.exit;
+      this.o.emit("exited", { ...this.who(this.current(id)), pid, code: exit?.code ?? null, signal: exit?.signal ?? (exit ? null : "SIGTERM"), stoppedBy: "orchestrator" });
+    } else if (proc?.exit) {
+      this.o.emit("exited", { ...this.who(this.current(id)), pid: proc.pid, code: proc.exit.code, signal: proc.exit.signal });
+    }
+    this.procs.forget(id);
+    this.completing.delete(id);
+    const rec = this.update(id, { ...fields, status: "completed", pid: null, pidStartTime: null, endedAt: new Date().toISOString() });
+    this.o.emit("completed", this.who(rec));
+    crashPoint("complete:marked");
+    await this.archive(rec);
+  }
+
+  /**
+   * Tell whoever asked for it, then rename to `<id>-completed` (every file kept). Telling first
+   * (idempotent) means a crash in between repeats the telling, never skips it.
+   */
+  private async archive(rec: SessionRecord): Promise<void> {
+    await notifyRequester(this.ws, rec, "completed");
+    crashPoint("complete:notified");
+    const archive = archiveDirName(rec.id);
+    renameSync(this.dir(rec.id), join(this.ws, archive));
+    this.observer.archived(rec.id, rec.costUsd);
+    this.o.emit("archived", { ...this.who(rec), archive: join(this.ws, archive) });
+    this.o.again();
+  }
+
+  /** A person asked for a stopped or failed session to run again: from where it was. */
+  private resume(id: string): void {
+    const rec = this.current(id);
+    this.update(id, { status: "pending", restarts: 0, retryAt: null, error: null, notified: false, endedAt: null });
+    // After the record: a crash in between resumes it once more, which is what was asked.
+    rmSync(join(this.dir(id), RESUME_MARKER), { force: true });
+    this.o.emit("resumed", { ...this.who(rec), reason: `resumed by a person (was ${rec.status})` });
+    this.o.again();
+  }
+
+  private teamDone(manager: string, w: World): void {
+    this.teamDoneAnnounced = true;
+    const team = readTeam(this.ws);
+    const summary = join(this.ws, archiveDirName(manager), "tasks.md");
+    const started = team ? Date.parse(team.startedAt) : Number.NaN;
+    if (team && !team.finishedAt) writeTeam(this.ws, { ...team, finishedAt: new Date().toISOString() });
+    this.o.emit("team-done", {
+      session: manager,
+      summary,
+      costUsd: Math.round(w.spent * 1e6) / 1e6,
+      elapsedMs: Number.isFinite(started) ? Date.now() - started : null,
+    });
+    this.o.teamDone();
+  }
+}
