@@ -208,7 +208,8 @@ describe("listing internals", () => {
     expect(matchesFilter({ persona: "intern", name: "intern-1" }, "1")).toBe(true);
     expect(matchesFilter({ persona: "intern", name: "intern-1" }, "tern")).toBe(false);
     expect(effectiveStatus("active", true, false)).toBe("active");
-    expect(effectiveStatus("active", false, true)).toBe("stopped");
+    expect(effectiveStatus("active", false, true)).toBe("active"); // the orchestrator (maybe suspended) judges it
+    expect(effectiveStatus("active", false, false)).toBe("stopped");
     expect(effectiveStatus("restarting", false, true)).toBe("restarting");
     expect(effectiveStatus("restarting", false, false)).toBe("stopped");
     expect(effectiveStatus("idle", false, false)).toBe("idle");

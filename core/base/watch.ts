@@ -1,4 +1,5 @@
 import { errorMessage } from "./errors";
+import { lstatOrUndefined } from "./fsx";
 import { loadWatcher } from "./watcher-native";
 
 export interface WatchHandle {
@@ -30,18 +31,33 @@ export async function watchTree(
   const limitError = () => new Error(`inotify_add_watch on '${dir}' failed: No space left on device`);
   try {
     if (fake === "1") throw limitError();
-    const sub = await watcher.subscribe(
-      dir,
-      (err, events) => {
-        // @parcel/watcher drops a subscription after an error: no more events will come.
-        if (err) onError(`file watcher error: ${errorMessage(err)}${limitHint(errorMessage(err))}; falling back to periodic resync`);
-        if (events?.length) onPaths(events.map((e) => e.path));
-      },
-      {
-        ...(process.platform === "linux" ? { backend: "inotify" as const } : {}),
-        ignore: ["**/node_modules/**", "**/.git/**"],
-      },
-    );
+    const subscribe = () =>
+      watcher.subscribe(
+        dir,
+        (err, events) => {
+          // @parcel/watcher drops a subscription after an error: no more events will come.
+          if (err) onError(`file watcher error: ${errorMessage(err)}${limitHint(errorMessage(err))}; falling back to periodic resync`);
+          if (events?.length) onPaths(events.map((e) => e.path));
+        },
+        {
+          ...(process.platform === "linux" ? { backend: "inotify" as const } : {}),
+          // Agents' worktrees and dependency trees churn: not watched at all (no events, no watches).
+          ignore: ["**/node_modules/**", "**/.git/**", ".worktrees/**"],
+        },
+      );
+    // The subscription walks the tree: a dir removed meanwhile (a session archived, a request
+    // claimed) fails it. That is a race, not a broken watcher: try again a few times.
+    let sub: Awaited<ReturnType<typeof subscribe>> | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        sub = await subscribe();
+        break;
+      } catch (err) {
+        const msg = errorMessage(err);
+        if (attempt >= 4 || /No space left|ENOSPC|too many/i.test(msg) || !lstatOrUndefined(dir)) throw err;
+        await Bun.sleep(20 * 2 ** attempt);
+      }
+    }
     if (fake === "runtime") {
       setTimeout(() => {
         void sub.unsubscribe();

@@ -44,6 +44,8 @@ export interface ActuatorOptions {
   teamDone(): void;
 }
 
+const BACKGROUND = new Set<Action["type"]>(["complete", "archive", "stop-agent", "stop-vanished", "notify-failed"]);
+
 /** What the actuator knows that the disk does not: steps in flight, failures to back off from. */
 export class Actuator {
   readonly busy = new Set<string>();
@@ -64,7 +66,8 @@ export class Actuator {
   }
 
   async apply(a: Action, w: World): Promise<void> {
-    const id = "session" in a ? a.session : undefined;
+    // A step that runs in the background reports its own success or failure when it ends.
+    const id = "session" in a && !BACKGROUND.has(a.type) ? a.session : undefined;
     try {
       await this.step(a, w);
       if (id && this.faults.delete(id)) this.clearFault(id);
@@ -258,7 +261,17 @@ export class Actuator {
       this.o.emit("failed", { ...this.who(rec), reason: why });
       return;
     }
-    const runner = this.runnerFor(persona);
+    let runner: AgentRunner;
+    try {
+      runner = this.runnerFor(persona);
+    } catch (err) {
+      // A persona naming an agent CLI we do not know: no retry can help until it is fixed.
+      const where = persona.source === "workspace" ? join(this.ws, "personas", `${persona.name}.md`) : `the built-in persona ${persona.name}`;
+      const why = `${where}: ${errorMessage(err)}; fix \`agent:\` there, then \`claude-wrapper retry ${rec.name}\``;
+      this.update(id, { status: "failed", error: why });
+      this.o.emit("failed", { ...this.who(rec), reason: why });
+      return;
+    }
     const first = rec.runs === 0;
     const size = lstatOrUndefined(instructionsPath(dir))?.size ?? 0;
     const prompt = turnPrompt(instructionsPath(dir), first, readTracker(dir).instructionsOffset, size);
@@ -383,6 +396,8 @@ export class Actuator {
   private async archive(rec: SessionRecord): Promise<void> {
     await notifyRequester(this.ws, rec, "completed");
     crashPoint("complete:notified");
+    // The archive carries no stale error from an earlier failed try (set again if this one fails).
+    if (rec.fault) rec = this.update(rec.id, { fault: null });
     const archive = archiveDirName(rec.id);
     renameSync(this.dir(rec.id), join(this.ws, archive));
     this.observer.archived(rec.id, rec.costUsd);

@@ -183,7 +183,7 @@ function recordedTasks(s: SessionObs): Partial<SessionRecord> | undefined {
 /** A run that began just before a crash, its PID never recorded, but it did run: count it. */
 function launchSettled(s: SessionObs): Partial<SessionRecord> {
   if (!s.rec.launch) return {};
-  return s.launched ? { runs: s.rec.runs + 1, launch: null } : { launch: null };
+  return s.launched ? { runs: s.rec.runs + 1, startedAt: s.rec.startedAt ?? new Date(s.rec.updatedAt).toISOString(), launch: null } : { launch: null };
 }
 
 const ENDED = new Set(["completed", "stopped", "failed"]);

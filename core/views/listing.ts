@@ -51,7 +51,8 @@ const PERSONA_ORDER = ["engineering-manager", "solutions-architect", "software-e
  * Otherwise nothing will move it on: it is `stopped`.
  */
 export function effectiveStatus(recorded: SessionStatus, running: boolean, orchestratorLive: boolean): SessionStatus {
-  if (recorded === "active" && !running) return "stopped";
+  // While an orchestrator is there (even suspended) it judges the ended run; until then, as recorded.
+  if (recorded === "active" && !running) return orchestratorLive ? "active" : "stopped";
   if (recorded === "restarting" && !running && !orchestratorLive) return "stopped";
   return recorded;
 }

@@ -58,7 +58,13 @@ export function inspectRequest(
  */
 export function reserveSession(workspace: string, persona: string, name: string, requestDir: string): string {
   const { id, path } = allocateSessionDir(workspace, persona);
-  writeSession(path, newSessionRecord({ id, persona, name, request: requestDir }));
+  try {
+    writeSession(path, newSessionRecord({ id, persona, name, request: requestDir }));
+  } catch (err) {
+    // A full disk: leave no empty dir behind (the next try would make another).
+    rmSync(path, { recursive: true, force: true });
+    throw err;
+  }
   return id;
 }
 
