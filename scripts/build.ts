@@ -109,7 +109,7 @@ export async function buildTarget(t: Target, outfile: string): Promise<number> {
 }
 
 export function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 if (import.meta.main) {
