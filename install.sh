@@ -200,8 +200,10 @@ main() {
   staged="$dir/.claude-wrapper.new.$$"
   cp "$tmp/unpacked/claude-wrapper" "$staged" 2>/dev/null || die "could not write to $dir; set CLAUDE_WRAPPER_INSTALL_DIR to a writable directory"
   chmod 755 "$staged"
-  new_version=$("$staged" --version </dev/null 2>/dev/null) ||
-    die "the $platform build does not run on this machine; nothing installed"
+  if ! new_version=$("$staged" --version </dev/null 2>/dev/null); then
+    [ "$p_os" = linux ] && die "the $platform build does not start on this machine (it needs glibc); nothing installed"
+    die "the $platform build does not start on this machine; nothing installed"
+  fi
   if [ -n "$version" ]; then
     case "$new_version" in
       "$version "*) ;;

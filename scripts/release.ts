@@ -23,7 +23,7 @@ export const archiveName = (out: string) => `${out}.tar.gz`;
  * blocks, two zero blocks to end the archive. Written by hand because the mode must be 0755 and
  * tar's own flags for a fixed owner differ between GNU tar and macOS's bsdtar.
  */
-async function writeTarGz(file: string, nameInArchive: string, dest: string): Promise<void> {
+export async function writeTarGz(file: string, nameInArchive: string, dest: string): Promise<void> {
   const size = Bun.file(file).size;
   const header = new Uint8Array(512);
   const put = (at: number, text: string) => header.set(new TextEncoder().encode(text), at);
@@ -62,7 +62,7 @@ async function writeTarGz(file: string, nameInArchive: string, dest: string): Pr
   await Bun.write(dest, new Response(tar.pipeThrough(new CompressionStream("gzip"))));
 }
 
-async function sha256(file: string): Promise<string> {
+export async function sha256(file: string): Promise<string> {
   const h = new Bun.CryptoHasher("sha256");
   for await (const chunk of Bun.file(file).stream()) h.update(chunk);
   return h.digest("hex");
