@@ -4,6 +4,9 @@ import pkg from "./package.json" with { type: "json" };
 import { commands } from "./commands/index";
 import { runCli } from "./core/cli/run";
 
+/** Defined by scripts/build.ts: the commit the binary was built from. Unset when run from source. */
+declare const BUILD_COMMIT: string | undefined;
+
 const main = defineCommand({
   meta: {
     name: "claude-wrapper",
@@ -13,4 +16,5 @@ const main = defineCommand({
   subCommands: commands,
 });
 
-await runCli(main, process.argv.slice(2), { name: "claude-wrapper", version: pkg.version });
+const version = `${pkg.version} (${typeof BUILD_COMMIT === "string" ? BUILD_COMMIT : "source"})`;
+await runCli(main, process.argv.slice(2), { name: "claude-wrapper", version });

@@ -2,11 +2,12 @@
  * Build the self-contained executable(s). `bun scripts/build.ts` builds for this machine into
  * dist/claude-wrapper; `--all` cross-compiles linux-x64/arm64 and darwin-x64/arm64. Each build
  * embeds its platform's @parcel/watcher addon (fetched from the npm registry when npm skipped
- * it as an optional dependency for another platform).
+ * it as an optional dependency for another platform) and the commit it is built from, which
+ * `--version` prints. scripts/release.ts packs the four cross-compiled ones for installers.
  */
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const watcherVersion: string = (await Bun.file(join(root, "node_modules/@parcel/watcher/package.json")).json()).version;
@@ -28,6 +29,29 @@ export function hostTarget(): Target {
   const arch = process.arch === "arm64" ? "arm64" : "x64";
   const watcher = process.platform === "linux" ? `linux-${arch}-glibc` : `${process.platform}-${arch}`;
   return { bun: `bun-${process.platform}-${arch}`, watcher, out: "claude-wrapper" };
+}
+
+let commit: string | undefined;
+
+/**
+ * The commit a build comes from, as `--version` names it: the short hash, `-dirty` when tracked
+ * files differ from it (untracked ones are not counted, as `git describe --dirty` does not), and
+ * "unknown" outside a git checkout (a source tarball) or without git.
+ */
+export function buildCommit(): string {
+  if (commit !== undefined) return commit;
+  const git = (...args: string[]) => {
+    try {
+      const r = Bun.spawnSync(["git", "-C", root, ...args], { stdout: "pipe", stderr: "ignore" });
+      return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+    } catch {
+      return undefined; // no git on PATH
+    }
+  };
+  const head = git("rev-parse", "--short=7", "HEAD");
+  if (!head) return (commit = "unknown");
+  const changes = git("status", "--porcelain", "--untracked-files=no");
+  return (commit = changes === "" ? head : `${head}-dirty`);
 }
 
 /** npm installs only this platform's optional addon; fetch another one's package by name. */
@@ -61,19 +85,19 @@ export function compileArgv(t: Target, entry: string, outfile: string): string[]
     "--sourcemap=none",
     `--target=${t.bun}`,
     `--define=WATCHER_NATIVE="${t.watcher}"`,
+    `--define=BUILD_COMMIT="${buildCommit()}"`,
     entry,
     "--outfile",
     outfile,
   ];
 }
 
-async function build(t: Target): Promise<void> {
+/** Build one target to `outfile` (its directory must exist); returns its size in bytes. */
+export async function buildTarget(t: Target, outfile: string): Promise<number> {
   await ensureWatcherPackage(t.watcher);
-  const outfile = join(root, "dist", t.out);
   // Build beside the target and rename over it: a binary that is running (a test, a demo) keeps
   // its old inode, and nobody ever executes half a file.
-  const tmpfile = join(root, "dist", `.${t.out}.${process.pid}.tmp`);
-  const started = performance.now();
+  const tmpfile = join(dirname(outfile), `.${basename(outfile)}.${process.pid}.tmp`);
   const r = Bun.spawnSync(compileArgv(t, join(root, "cli.ts"), tmpfile), { cwd: root, stdout: "pipe", stderr: "inherit" });
   if (r.exitCode !== 0) {
     rmSync(tmpfile, { force: true });
@@ -81,12 +105,19 @@ async function build(t: Target): Promise<void> {
     throw new Error(`build for ${t.bun} failed`);
   }
   renameSync(tmpfile, outfile);
-  const size = Bun.file(outfile).size;
-  console.log(`built ${join("dist", t.out)} (${t.bun}, ${(size / 1024 / 1024).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return Bun.file(outfile).size;
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 if (import.meta.main) {
   mkdirSync(join(root, "dist"), { recursive: true });
   const targets = process.argv.includes("--all") ? all : [hostTarget()];
-  for (const t of targets) await build(t);
+  for (const t of targets) {
+    const started = performance.now();
+    const size = await buildTarget(t, join(root, "dist", t.out));
+    console.log(`built ${join("dist", t.out)} (${t.bun}, ${buildCommit()}, ${megabytes(size)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
 }

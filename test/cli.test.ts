@@ -122,11 +122,13 @@ await runCli(main, process.argv.slice(2), { name: "x", version: "1" });
 });
 
 describe("--version", () => {
-  test("prints package.json's version", async () => {
+  test("prints package.json's version and where it was built from: a commit, or (source) under bun", async () => {
+    // The build embeds the commit (scripts/build.ts); test/release.test.ts checks which one.
+    const from = process.env.CW_TEST_BINARY ? "([0-9a-f]{7,}(-dirty)?|unknown)" : "source";
     for (const flag of ["--version", "-v"]) {
       const r = await cli([flag]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(`${pkg.version}\n`);
+      expect(r.stdout).toMatch(new RegExp(`^${pkg.version.replaceAll(".", "\\.")} \\(${from}\\)\n$`));
       expect(r.stderr).toBe("");
     }
   });
