@@ -1,11 +1,11 @@
 /**
- * What an idle orchestrator costs: dist/claude-wrapper orchestrate over a workspace of N idle
- * sessions (status idle, no process, nothing new to hand them), CPU (utime + stime from
- * /proc/<pid>/stat) and VmRSS (/proc/<pid>/status). After it has settled (5 s: the first pass reads every session), CPU is
- * sampled over 10 s, then over a 31 s window that includes one safety-net resync (every 30 s by
- * default), which re-reads every session. All sizes run side by side.
+ * What an idle orchestrator costs, side by side with the simplest supervisor that could work
+ * (bench/bare-loop.mjs: a bare Node fs.watch + rename + spawn loop) over the same kind of
+ * workspace: N idle sessions (status idle, no process, nothing new to hand them). CPU is utime +
+ * stime from /proc/<pid>/stat, sampled over a window after both have settled; RSS is VmRSS.
+ * Both run at the same time, so the machine's load is the same for both.
  *
- *   bun bench/idle.ts [sizes=200,1000]
+ *   bun bench/idle.ts [sizes=50,1000] [windowSeconds=20]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,13 +13,13 @@ import { newSessionRecord } from "../core/workspace/session";
 import { taskBlock } from "../core/workspace/tasks";
 import { type Bench, type Row, benchDir, cpuSeconds, ensureBinary, orchestrate, printTable, statusMb } from "./lib";
 
-const SETTLE_MS = 5000;
-const WINDOW_MS = 10_000;
-const RESYNC_WINDOW_MS = 36_000;
+// Long enough for the runtime to reach its idle state (its GC timer slows down after ~30 s of a
+// stable heap); what is measured is the orchestrator at rest, not its start.
+const SETTLE_MS = Number(process.env.BENCH_IDLE_SETTLE_S ?? 40) * 1000;
 
 /** N idle sessions, laid out as the orchestrator leaves them after a finished turn. */
 export function layout(b: Bench, n: number): void {
-  mkdirSync(b.workspace);
+  mkdirSync(b.workspace, { recursive: true });
   const base = Date.now() - n - 1000;
   for (let i = 0; i < n; i++) {
     const persona = i === 0 ? "engineering-manager" : "software-engineer";
@@ -49,66 +49,76 @@ export function layout(b: Bench, n: number): void {
       outputTokens: 5,
       turns: 1,
       exitCode: 0,
+      tasksDone: 0,
+      tasksTotal: 1,
     });
     writeFileSync(join(dir, "session.json"), `${JSON.stringify(rec, null, 2)}\n`);
   }
 }
 
-async function one(n: number): Promise<Row[]> {
-  const b = benchDir(`idle-${n}`);
+/** The bare loop on its own copy of the workspace. */
+function bareLoop(b: Bench): ReturnType<typeof Bun.spawn> {
+  return Bun.spawn(["node", join(import.meta.dir, "bare-loop.mjs"), b.workspace], { cwd: b.root, env: b.env, stdin: "ignore", stdout: "ignore", stderr: "inherit" });
+}
+
+async function one(n: number, windowMs: number): Promise<Row[]> {
+  const ours = benchDir(`idle-${n}`);
+  const bare = benchDir(`idle-bare-${n}`);
   try {
-    layout(b, n);
-    const o = orchestrate(b);
+    layout(ours, n);
+    layout(bare, n);
+    const o = orchestrate(ours);
+    const loop = bareLoop(bare);
     try {
       await o.next((e) => e.event === "started");
-      const startedAt = Date.now();
-      await Bun.sleep(SETTLE_MS); // let the first pass (every session read once) and its garbage settle
-      const c0 = cpuSeconds(o.proc.pid);
+      await Bun.sleep(SETTLE_MS); // the first pass reads every session once; let it and its garbage settle
+      const c0 = [cpuSeconds(o.proc.pid), cpuSeconds(loop.pid)];
       const t0 = performance.now();
-      await Bun.sleep(WINDOW_MS); // the idle window under measurement
-      const c1 = cpuSeconds(o.proc.pid);
-      const t1 = performance.now();
-      const rss = statusMb(o.proc.pid, "VmRSS");
-      await Bun.sleep(Math.max(0, startedAt + RESYNC_WINDOW_MS - Date.now())); // through one resync
-      const c2 = cpuSeconds(o.proc.pid);
-      const t2 = performance.now();
-      const rss2 = statusMb(o.proc.pid, "VmRSS");
-      const hwm = statusMb(o.proc.pid, "VmHWM");
+      await Bun.sleep(windowMs); // the idle window under measurement, both processes alike
+      const c1 = [cpuSeconds(o.proc.pid), cpuSeconds(loop.pid)];
+      const secs = (performance.now() - t0) / 1000;
+      const rss = [statusMb(o.proc.pid, "VmRSS"), statusMb(loop.pid, "VmRSS")];
       const acted = o.events.filter((e) => e.event !== "started");
       if (acted.length) throw new Error(`the idle orchestrator acted: ${JSON.stringify(acted.slice(0, 3))}`);
-      const pct = (c: number, t: number) => (100 * c) / (t / 1000);
-      const idle = pct(c1 - c0, t1 - t0);
-      const withResync = pct(c2 - c0, t2 - t0);
+      const pct = (i: number) => (100 * (c1[i]! - c0[i]!)) / secs;
+      const [cpu, cpuBare] = [pct(0), pct(1)];
+      // CPU time is counted in clock ticks (10 ms): over a 20 s window one tick is 0.05 %.
+      const tick = 100 * 0.01 / secs;
       return [
-        { section: "idle", metric: `CPU, ${n} idle sessions (10 s)`, value: `${idle.toFixed(2)} % of a core`, target: "< 0.5 %", met: idle < 0.5 },
         {
           section: "idle",
-          metric: `CPU, ${n} idle sessions (${((t2 - t0) / 1000).toFixed(0)} s, incl. one resync)`,
-          value: `${withResync.toFixed(2)} % of a core`,
-          target: "< 0.5 %",
-          met: withResync < 0.5,
+          metric: `CPU, ${n} idle sessions (${secs.toFixed(0)} s window)`,
+          value: `${cpu.toFixed(3)} % of a core`,
+          baseline: `${cpuBare.toFixed(3)} % (bare fs.watch loop)`,
+          target: "≤ 0.05 % and ≤ 1.25× bare (±1 tick)",
+          met: cpu <= 0.05 + 1e-9 && cpu <= Math.max(cpuBare * 1.25, cpuBare + tick) + 1e-9,
         },
         {
           section: "idle",
           metric: `RSS, ${n} idle sessions`,
-          value: `${Math.max(rss, rss2).toFixed(0)} MB (peak ${hwm.toFixed(0)} MB)`,
-          target: n >= 1000 ? "< 120 MB" : undefined,
-          met: n >= 1000 ? Math.max(rss, rss2) < 120 : undefined,
+          value: `${rss[0]!.toFixed(0)} MB`,
+          baseline: `${rss[1]!.toFixed(0)} MB (bare Node loop)`,
+          target: "≤ bare loop",
+          met: rss[0]! <= rss[1]!,
         },
       ];
     } finally {
       await o.stop();
+      loop.kill("SIGTERM");
+      await loop.exited;
     }
   } finally {
-    b.cleanup();
+    ours.cleanup();
+    bare.cleanup();
   }
 }
 
-export async function idle(sizes = [200, 1000]): Promise<Row[]> {
+export async function idle(sizes = [50, 1000], windowMs = 20_000): Promise<Row[]> {
   ensureBinary();
-  const results = await Promise.all(sizes.map((n) => one(n)));
-  // Grouped by metric, each size side by side.
-  return [0, 1, 2].flatMap((k) => results.map((r) => r[k]!));
+  const rows: Row[] = [];
+  // One size at a time: two orchestrators at once would share the cores they are measured on.
+  for (const n of sizes) rows.push(...(await one(n, windowMs)));
+  return rows;
 }
 
-if (import.meta.main) printTable(await idle((process.argv[2] ?? "200,1000").split(",").map(Number)));
+if (import.meta.main) printTable(await idle((process.argv[2] ?? "50,1000").split(",").map(Number), Number(process.argv[3] ?? 20) * 1000));
