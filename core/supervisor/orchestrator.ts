@@ -16,8 +16,10 @@ import { fileIdentity, lstatOrUndefined } from "../base/fsx";
 import { instructionsPath } from "../workspace/instructions";
 import { notifyRequester } from "./notify";
 import { acquireOrchestratorLock } from "../workspace/owner-lock";
-import { type Persona, loadPersonas } from "../workspace/personas";
-import { readGoal } from "../workspace/team-file";
+import { type Persona, loadPersonas, modelFor } from "../workspace/personas";
+import { writeRoster } from "../workspace/roster";
+import { agentPath } from "../agents/self";
+import { readGoal, readTeam } from "../workspace/team-file";
 import { agentsByEnvironment, isOurProcess, processStartTime, spawnDetached, stopGroup } from "../processes/proc";
 import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
 import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "../workspace/requests";
@@ -25,7 +27,7 @@ import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, 
 import { type TaskSummary, readTasks } from "../workspace/tasks";
 import { turnPrompt } from "../agents/turn";
 import { type WatchHandle, watchTree } from "../base/watch";
-import { archiveDirName, listEntries, projectRoot } from "../workspace/paths";
+import { ROSTER_FILE, archiveDirName, listEntries, projectRoot } from "../workspace/paths";
 
 export interface OrchestratorOptions {
   workspace: string;
@@ -169,6 +171,8 @@ export class Orchestrator {
       const top = rel.split(sep, 1)[0]!;
       // Our own bookkeeping (lock refreshes, pid file, temp files) is no news.
       if (top.startsWith(".")) continue;
+      // [personas] ROSTER.md is ours too: writing it must not cost a pass.
+      if (top === ROSTER_FILE) continue;
       if (top === "personas") this.personasDirty = true;
       this.dirty.add(top);
     }
@@ -223,8 +227,19 @@ export class Orchestrator {
           }
         }
       } while (this.passAgain && !this.stopping);
+      // [personas] The roster agents read: rewritten only when its text changes.
+      if (!this.stopping) this.writeRosterSafely();
     } finally {
       this.passRunning = false;
+    }
+  }
+
+  /** [personas] ROSTER.md from this pass's records; a failure to write it is said, never fatal. */
+  private writeRosterSafely(): void {
+    try {
+      writeRoster(this.ws, [...this.cache.values()].map((c) => c.rec), this.personas);
+    } catch (err) {
+      this.opts.warn(`${ROSTER_FILE}: ${errorMessage(err)}`);
     }
   }
 
@@ -580,6 +595,9 @@ export class Orchestrator {
     this.save(rec);
     crashPoint("spawn:intent");
     const runner = this.runnerFor(persona);
+    // [personas] The model: --model-for > --model > persona frontmatter (modelFor), recorded.
+    const model = modelFor(persona, readTeam(this.ws));
+    rec = { ...rec, model: model ?? null };
     const turn = {
       sessionId: id,
       sessionDir: dir,
@@ -592,6 +610,7 @@ export class Orchestrator {
       prompt,
       personaInstructionsPath: join(dir, "persona-instructions.md"),
       skipPermissions: this.opts.skipPermissions,
+      model,
     };
     let child: ReturnType<typeof spawnDetached>;
     try {
@@ -605,6 +624,8 @@ export class Orchestrator {
           CLAUDE_WRAPPER_SESSION_DIR: dir,
           CLAUDE_WRAPPER_WORKSPACE: this.ws,
           CLAUDE_WRAPPER_PERSONA: rec.persona,
+          // [personas] `claude-wrapper tell …` from the agent's shell runs this very program.
+          PATH: agentPath(this.ws, process.env.PATH),
         },
         stdoutPath,
         stderrPath,

@@ -5,6 +5,7 @@ import { fileIdentity, MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped, writeFi
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
 import { type Persona, renderPersona } from "./personas";
 import { type SessionRecord, newSessionRecord, readSession, writeSession, writeTracker } from "./session";
+import { teamManager } from "./store";
 import { taskBlock } from "./tasks";
 import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from "./paths";
 
@@ -123,6 +124,7 @@ export function finishSession(
       goal,
       requestedBy,
       personas,
+      manager: teamManager(workspace),
     }),
   );
   crashPoint("claim:laid-out");
