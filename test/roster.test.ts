@@ -132,6 +132,22 @@ echo $? > "$dir/tell.code"; touch "$dir/assigned"; result 0.01`,
     expect(told).toContain(join(sb.workspace, `${eng}-completed`, "tasks.md"));
   });
 
+  test("a teammate given work that then fails: the manager who gave it is told why", async () => {
+    sb = sandbox("cw-assign-");
+    Object.assign(sb.env, { CLAUDE_WRAPPER_MAX_RESTARTS: "1" });
+    sb.behave("software-engineer", `if ${RESUMED}; then echo "disk full" >&2; exit 3; fi; result 0.01`);
+    await team("--engineers", "1");
+    const mgr = idOf("engineering-manager");
+    const eng = idOf("software-engineer");
+    const o = pool.start(sb);
+    await o.waitEvent((e) => e.event === "idle" && e.session === eng, "engineer idle");
+    const r = await run({ root: sb.root, env: { ...sb.env, CLAUDE_WRAPPER_SESSION_ID: mgr } }, ["tell", "engineer-1", "Migrate the schema"]);
+    expect(r.code).toBe(0);
+    await o.waitEvent((e) => e.event === "failed" && e.session === eng, "engineer failed", 30_000);
+    await waitFor("manager told of the failure", () => instructionsOf(mgr).includes(`Teammate ${eng} (engineer-1) failed`));
+    expect(instructionsOf(mgr)).toContain("You gave it work.");
+  });
+
   test("tell outside an agent is from the user; a malformed session id in the env is not trusted", async () => {
     sb = sandbox("cw-assign-");
     await team("--interns", "1");

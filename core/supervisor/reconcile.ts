@@ -155,7 +155,9 @@ export function reconcile(w: World): Action[] {
       if (next.status === "restarting") wakeAts.push(next.retryAt);
       continue;
     }
-    if (rec.status === "failed" && rec.requestedBy && !rec.notified) {
+    // [personas] Who hears of it (requester, whoever gave it work, else the manager) is decided
+    // when telling (notice.ts reads the workspace); a session nobody is to hear of costs a no-op.
+    if (rec.status === "failed" && !rec.notified) {
       actions.push({ type: "notify-failed", session: s.id });
       continue;
     }
