@@ -221,6 +221,18 @@ describe("frontmatter is YAML, validated per file", () => {
     );
   });
 
+  test("a request for a persona whose file has an error is rejected naming that file", async () => {
+    const sb = box();
+    personaFiles(sb, { "reviewer.md": "---\nagent: gpt-9\n---\nREVIEW {{sessionId}}\n" });
+    expect((await run(sb, ["team", "start", "g"])).code).toBe(0);
+    mkdirSync(join(sb.workspace, "reviewer-request-x"));
+    writeFileSync(join(sb.workspace, "reviewer-request-x", "instructions.md"), "Review it.\n");
+    const o = pool.start(sb);
+    const e = await o.waitEvent((ev) => ev.event === "request-rejected", "request rejected", 20_000);
+    expect(e.request).toBe("reviewer-request-x");
+    expect(e.reason).toBe(`persona "reviewer" is not usable: ${join(sb.workspace, "personas", "reviewer.md")} has an error (\`claude-wrapper doctor\` says which)`);
+  });
+
   test("a workspace persona with an unknown agent does not stop orchestrate: the built-in one runs", async () => {
     const sb = box();
     personaFiles(sb, { "software-engineer.md": "---\nagent: nope\n---\nX\n" });
