@@ -101,7 +101,7 @@ export interface TeamContext {
 export function createSession(workspace: string, m: MemberSpec, personas: Map<string, Persona> = loadPersonas(workspace), team: TeamContext = {}): CreatedSession {
   if (!personas.get(m.persona)) throw new UserError(`unknown persona ${m.persona}`);
   const { id, path } = allocateSessionDir(workspace, m.persona);
-  layOutSession(workspace, { id, dir: path }, m, personas, { manager: team.manager ?? teamManager(workspace), ...team });
+  layOutSession(workspace, { id, dir: path }, m, personas, { ...team, manager: team.manager ?? teamManager(workspace) });
   return { id, persona: m.persona, name: m.name, dir: path };
 }
 
