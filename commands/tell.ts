@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
-import { tellSession } from "../core/team/tell";
+import { tellSender, tellSession } from "../core/team/tell";
 import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -18,16 +18,17 @@ export default defineCommand({
     let message = [args.message, ...args._.slice(2)].join(" ");
     if (message === "-") message = await Bun.stdin.text();
 
-    const told = await tellSession(workspace, args.session, message);
+    // Run from an agent's shell, the block says which teammate it is from.
+    const told = await tellSession(workspace, args.session, message, tellSender());
 
     if (args.json) {
       const { session: s } = told;
-      console.log(JSON.stringify({ session: s.id, name: s.name, status: s.status, file: told.file, bytes: told.bytes, delivery: told.delivery }));
+      console.log(JSON.stringify({ session: s.id, name: s.name, status: s.status, from: told.from, file: told.file, bytes: told.bytes, delivery: told.delivery }));
       return;
     }
     const s = told.session;
     // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test, and scripts read this.
-    console.log(`✔ Told ${s.name === s.id ? s.id : `${s.name} (${s.id})`}: appended ${told.bytes} bytes to ${relative(process.cwd(), told.file)}`);
+    console.log(`✔ Told ${s.name === s.id ? s.id : `${s.name} (${s.id})`}: appended ${told.bytes} bytes to ${relative(process.cwd(), told.file)}${told.from === "user" ? "" : ` (from ${told.from})`}`);
     console.log(`  ${told.delivery}`);
   },
 });

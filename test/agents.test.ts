@@ -58,6 +58,9 @@ describe("claude argv", () => {
       t.personaInstructionsPath,
       "--session-id",
       UUID,
+      // The built-in engineer's default model (personas/software-engineer.md).
+      "--model",
+      "sonnet",
       "--permission-mode",
       "acceptEdits",
       "--allowedTools=Read,Write,Edit,Glob,Grep,Bash",

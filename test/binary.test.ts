@@ -138,7 +138,8 @@ describe("the compiled binary, alone in an empty dir", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Team created in .database");
-    const dirs = readdirSync(join(bin, ".database")).filter((n) => !n.startsWith("."));
+    // Beside the two session dirs: ROSTER.md (the team roster).
+    const dirs = readdirSync(join(bin, ".database")).filter((n) => !n.startsWith(".") && n !== "ROSTER.md");
     expect(dirs).toHaveLength(2);
     for (const d of dirs) expect(readFileSync(join(bin, ".database", d, "persona-instructions.md"), "utf8")).toContain("**Team goal:** plain run");
   });

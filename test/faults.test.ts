@@ -475,9 +475,13 @@ describe("faults: bad input", () => {
     sb = sandbox("cw test é 日本 ");
     fast();
     expect(sb.workspace).toContain(" ");
+    // Woken also when the architect completes (nobody requested it, so the manager is told): ask once.
     sb.behave(
       "engineering-manager",
-      `if ! grep -q "Teammate software-engineer" "$dir/instructions.md"; then request software-engineer api "Build the API"; result 0.01; exit 0; fi
+      `if ! grep -q "Teammate software-engineer" "$dir/instructions.md"; then
+  if [ -e "$dir/asked" ]; then result 0; exit 0; fi
+  touch "$dir/asked"; request software-engineer api "Build the API"; result 0.01; exit 0
+fi
 complete_all_tasks; result 0.02`,
     );
     sb.behave("software-engineer", "complete_all_tasks; result 0.03");
@@ -489,7 +493,7 @@ complete_all_tasks; result 0.02`,
     const api = byName("api")!;
     expect(readFileSync(join(api, "persona-instructions.md"), "utf8")).toContain(api.replace(/-completed$/, ""));
     expect(calls(api)[0]!.cwd).toBe(sb.root);
-    expect(readFileSync(join(byName("manager")!, "instructions.md"), "utf8")).toContain(`Its files (tasks.md, notes, logs) are in ${api}`);
+    expect(readFileSync(join(byName("manager")!, "instructions.md"), "utf8")).toContain(`Its files (instructions, logs) are all in ${api}.`);
     expect(o.events.filter((e) => e.event === "failed" || e.event === "request-rejected")).toEqual([]);
   });
 

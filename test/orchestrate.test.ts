@@ -44,7 +44,11 @@ describe("orchestrate", () => {
     fast();
     sb.behave(
       "engineering-manager",
-      `if ! grep -q "Teammate software-engineer" "$dir/instructions.md"; then request software-engineer api "Build the API"; result 0.01; exit 0; fi
+      // Woken also when the architect completes (nobody requested it, so the manager is told): ask once.
+      `if ! grep -q "Teammate software-engineer" "$dir/instructions.md"; then
+  if [ -e "$dir/asked" ]; then result 0; exit 0; fi
+  touch "$dir/asked"; request software-engineer api "Build the API"; result 0.01; exit 0
+fi
 complete_all_tasks; result 0.02`,
     );
     sb.behave(

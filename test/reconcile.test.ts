@@ -68,7 +68,7 @@ describe("reconcile: sessions", () => {
     ["a session whose last step failed on I/O waits for its retry time", session("a-1", {}, { fault: { message: "ENOSPC", retryAt: NOW + 500 } }), ["wake-at"]],
     ["completed but not archived is archived", session("a-1", { status: "completed" }, { tasks: done }), ["archive"]],
     ["stopped stays stopped even when complete", session("a-1", { status: "stopped" }, { tasks: done }), []],
-    ["failed stays failed", session("a-1", { status: "failed" }), []],
+    ["failed stays failed (once announced)", session("a-1", { status: "failed", notified: true }), []],
     ["busy is skipped", session("a-1", {}, { busy: true, tasks: done }), []],
     ["a live orphan is adopted", session("a-1", { status: "active", pid: 7 }, { proc: { kind: "orphan-alive", pid: 7 } }), ["adopt"]],
     ["a claimed request is finished", session("a-1", { request: "a-request-x" }, { requestTaken: true }), ["finish-setup"]],
@@ -148,10 +148,11 @@ describe("reconcile: requests", () => {
 });
 
 describe("reconcile: telling the requester", () => {
-  test("a failed session with a requester is announced once", () => {
+  test("a failed session is announced once (to its requester, whoever gave it work, else the manager)", () => {
     expect(types(reconcile(world([session("a-1", { status: "failed", requestedBy: "m-1" })])))).toEqual(["notify-failed"]);
     expect(types(reconcile(world([session("a-1", { status: "failed", requestedBy: "m-1", notified: true })])))).toEqual([]);
-    expect(types(reconcile(world([session("a-1", { status: "failed" })])))).toEqual([]);
+    expect(types(reconcile(world([session("a-1", { status: "failed" })])))).toEqual(["notify-failed"]);
+    expect(types(reconcile(world([session("a-1", { status: "failed", notified: true })])))).toEqual([]);
   });
 });
 

@@ -73,7 +73,8 @@ function expectOneLineError(r: { code: number; stdout: string; stderr: string },
 
 /** The ```bash block a persona's instructions give for asking for a teammate. */
 function requestSnippet(personaInstructions: string): string {
-  const m = /```bash\n([\s\S]*?)\n```/.exec(personaInstructions);
+  // The persona text has several shell recipes (assign, ask, request): the request is the mkdir one.
+  const m = [...personaInstructions.matchAll(/```bash\n([\s\S]*?)\n```/g)].find((b) => b[1]!.startsWith("mkdir -p"));
   if (!m) throw new Error("no ```bash request example in persona-instructions.md");
   return m[1]!;
 }
@@ -94,7 +95,8 @@ describe("team start layout", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
 
-    const dirs = readdirSync(sb.workspace).filter((n) => !n.startsWith("."));
+    // Besides the session dirs: ROSTER.md, the team roster (see roster.test.ts).
+    const dirs = readdirSync(sb.workspace).filter((n) => !n.startsWith(".") && n !== "ROSTER.md");
     expect(dirs).toHaveLength(5);
     for (const d of dirs) expect(d).toMatch(DIR_RE);
     const byPersona = (p: string) => dirs.filter((d) => d.startsWith(`${p}-`)).sort();
@@ -196,7 +198,7 @@ describe("team start layout", () => {
     expect(out.goal).toBe("ship it");
     expect(out.sessions.map((s: any) => s.name)).toEqual(["manager", "architect", "engineer-1"]);
     for (const s of out.sessions) {
-      expect(Object.keys(s).sort()).toEqual(["dir", "id", "name", "persona"]);
+      expect(Object.keys(s).sort()).toEqual(["dir", "id", "model", "name", "persona"]);
       expect(s.id).toMatch(DIR_RE);
       expect(s.id.startsWith(`${s.persona}-`)).toBe(true);
       expect(s.dir).toBe(join(sb.workspace, s.id));

@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
-import { parseCount, startTeam, validateGoal } from "../../core/team/start";
+import { flagValues } from "../../core/cli/flags";
+import { parseCount, parseModelFor, startTeam, validateGoal } from "../../core/team/start";
+import { loadPersonas } from "../../core/workspace/personas";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
@@ -11,16 +13,22 @@ export default defineCommand({
     engineers: { type: "string", description: "Software engineers to start with (0-20)", default: "0", valueHint: "n" },
     interns: { type: "string", description: "Interns to start with (0-20)", default: "0", valueHint: "n" },
     new: { type: "boolean", description: "Start a fresh team although the workspace holds a paused one (it stays on disk)" },
+    "model-for": {
+      type: "string",
+      description: "Model for one persona, over its default (e.g. intern=haiku; repeat it or separate with commas)",
+      valueHint: "persona=model",
+    },
     ...sharedArgs,
     ...jsonArg,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const goal = validateGoal(args.goal);
     const engineers = parseCount("engineers", args.engineers);
     const interns = parseCount("interns", args.interns);
     const workspace = resolveWorkspace(args.workspace);
+    const modelFor = parseModelFor(flagValues(rawArgs, "model-for"), loadPersonas(workspace));
 
-    const created = await startTeam(workspace, goal, engineers, interns, { fresh: args.new });
+    const created = await startTeam(workspace, goal, engineers, interns, { fresh: args.new, modelFor });
 
     if (args.json) {
       console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));
@@ -29,7 +37,7 @@ export default defineCommand({
     // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
     // and the result of a command must never depend on that.
     const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
-    for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id}`);
+    for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id.padEnd(34)} ${s.model ?? "default model"}`);
     lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");
     console.log(lines.join("\n"));
   },

@@ -1,22 +1,10 @@
-import { join } from "node:path";
+import { selfArgv } from "./self";
 import type { AgentRunner, AgentTurn } from "./types";
+
+export { isCompiledBinary, selfArgv } from "./self";
 
 /** Env var that carries the turn's prompt to `sim-agent` (argv stays short and flag-safe). */
 export const SIM_PROMPT_ENV = "CLAUDE_WRAPPER_SIM_PROMPT";
-
-/**
- * A `bun build --compile` binary runs its entry from a virtual filesystem: `import.meta.path` is
- * `/$bunfs/root/<name>` (checked with bun 1.4.5), `B:/~BUN/root/<name>` on Windows.
- */
-export function isCompiledBinary(path: string = import.meta.path): boolean {
-  return path.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BUN[\\/]/.test(path);
-}
-
-/** How to run this very program: the binary alone, or Bun with the CLI entry. */
-export function selfArgv(): string[] {
-  if (isCompiledBinary()) return [process.execPath];
-  return [process.execPath, join(import.meta.dir, "..", "..", "cli.ts")];
-}
 
 /**
  * The built-in simulator: the binary re-runs itself as `sim-agent`, which acts out a short,

@@ -18,12 +18,13 @@ let tmpCounter = 0;
  * old content or the new one, never half of either. The temp name starts with a dot so watchers
  * and listings that skip dotfiles never treat it as real.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   const fd = openSync(tmp, "w", 0o644);
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    // `durable: false` for files derived from others (a crash loses nothing they hold).
+    if (opts.durable !== false) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -14,8 +14,10 @@ import { errorMessage } from "../base/errors";
 import { lstatOrUndefined } from "../base/fsx";
 import { processStartTime, spawnDetached, stopGroup } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
-import { archiveDirName, projectRoot } from "../workspace/paths";
-import type { Persona } from "../workspace/personas";
+import { ROSTER_FILE, archiveDirName, projectRoot } from "../workspace/paths";
+import { type Persona, modelFor } from "../workspace/personas";
+import { writeRoster } from "../workspace/roster";
+import { agentPath } from "../agents/self";
 import { dropReservation, finishSession, reserveSession, takeRequest } from "../workspace/requests";
 import { type SessionRecord, readTracker, writeSession, writeTracker } from "../workspace/session";
 import { readTeam, writeTeam } from "../workspace/team-file";
@@ -283,7 +285,7 @@ export class Actuator {
     const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
     const agentSessionId = rec.agentSessionId ?? (runner.choosesConversationId ? crypto.randomUUID() : null);
-    const model = persona.model ?? null;
+    const model = modelFor(persona, readTeam(this.ws)) ?? null;
     rec = this.save({ ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId, error: null, retryAt: null, launch, agent: runner.name, model });
     crashPoint("spawn:intent");
     const root = projectRoot(this.ws);
@@ -313,6 +315,8 @@ export class Actuator {
           CLAUDE_WRAPPER_SESSION_DIR: dir,
           CLAUDE_WRAPPER_WORKSPACE: this.ws,
           CLAUDE_WRAPPER_PERSONA: rec.persona,
+          // `claude-wrapper tell …` from the agent's shell runs this very program.
+          PATH: agentPath(this.ws, process.env.PATH),
         },
         stdoutPath,
         stderrPath,
@@ -413,6 +417,15 @@ export class Actuator {
     rmSync(join(this.dir(id), RESUME_MARKER), { force: true });
     this.o.emit("resumed", { ...this.who(rec), reason: `resumed by a person (was ${rec.status})` });
     this.o.again();
+  }
+
+  /** ROSTER.md from the records as they are now; failing to write it is said, never fatal. */
+  writeRoster(): void {
+    try {
+      writeRoster(this.ws, this.observer.records(), this.observer.personas);
+    } catch (err) {
+      this.sayOnce("roster", errorMessage(err), () => this.o.warn(`${ROSTER_FILE}: ${errorMessage(err)}`));
+    }
   }
 
   private teamDone(manager: string, w: World): void {

@@ -10,7 +10,7 @@ import { fileIdentity, lstatOrUndefined } from "../base/fsx";
 import { agentsByEnvironment, isOurProcess } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
 import { listEntries } from "../workspace/paths";
-import { type Persona, loadPersonas } from "../workspace/personas";
+import { type Persona, type PersonaProblem, loadPersonaSet } from "../workspace/personas";
 import { CLAIMED_REQUEST, inspectRequest } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker } from "../workspace/session";
 import { readTeam } from "../workspace/team-file";
@@ -64,6 +64,8 @@ export class Observer {
   /** Top-level entries the watcher said changed since the last look. */
   readonly dirty = new Set<string>();
   personas = new Map<string, Persona>();
+  /** What is wrong with the workspace's persona files (said once each, naming the file). */
+  private personaProblems: PersonaProblem[] = [];
   private personasDirty = true;
   private readonly cache = new Map<string, Cached>();
   private readonly corrupt = new Map<string, string>();
@@ -85,6 +87,11 @@ export class Observer {
 
   markPersonas(): void {
     this.personasDirty = true;
+  }
+
+  /** Every live session's record as last read or written. */
+  records(): SessionRecord[] {
+    return [...this.cache.values()].map((c) => c.rec);
   }
 
   record(id: string): SessionRecord | undefined {
@@ -120,13 +127,16 @@ export class Observer {
     const lost = state.workspaceLost();
     if (lost) return { ...limits, now, sessions: [], requests: [], vanished: [], corrupt: [], problems: [], spent: 0, workspaceLost: lost };
     if (this.personasDirty) {
-      this.personas = loadPersonas(this.ws);
+      ({ personas: this.personas, problems: this.personaProblems } = loadPersonaSet(this.ws));
       this.personasDirty = false;
     }
     const entries = listEntries(this.ws);
     const sessions: SessionObs[] = [];
     const corrupt: World["corrupt"] = [];
-    const problems: World["problems"] = [];
+    const problems: World["problems"] = this.personaProblems.map((p) => ({
+      key: `persona:${p.file}:${p.reason}`,
+      message: `${p.file}: ${p.reason}${p.level === "error" ? (p.builtIn ? "; the built-in persona is used instead" : "; requests for it are rejected") : ""}`,
+    }));
     const present = new Set<string>();
     const reservations = new Map<string, string>();
     const young = new Set<string>();

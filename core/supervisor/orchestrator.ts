@@ -11,6 +11,7 @@ import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { isOurProcess, stopGroup } from "../processes/proc";
 import { type WorkspaceLock, liveOrchestrator, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
+import { ROSTER_FILE } from "../workspace/paths";
 import { loadPersonas } from "../workspace/personas";
 import { readAllSessions } from "../workspace/store";
 import { Actuator } from "./actuate";
@@ -34,8 +35,8 @@ export interface OrchestratorOptions {
   warn: (message: string) => void;
 }
 
-/** Top-level workspace entries whose changes are no news: our own bookkeeping, agents' worktrees. */
-const IGNORED_TOP = new Set(["ROSTER.md"]);
+/** Top-level workspace entries whose changes are no news: files we write for agents to read. */
+const IGNORED_TOP = new Set([ROSTER_FILE]);
 
 export class Orchestrator {
   private readonly ws: string;
@@ -234,6 +235,8 @@ export class Orchestrator {
           await this.actuator.apply(action, world);
         }
       } while (this.passAgain && !this.stopping);
+      // The roster agents read: rewritten only when its text changes.
+      if (!this.stopping) this.actuator.writeRoster();
     } catch (err) {
       // A pass that cannot even look (the workspace unreadable): say so once, look again later.
       this.opts.warn(`cannot read the workspace: ${errorMessage(err)}; retrying`);

@@ -291,7 +291,9 @@ export function reconcile(w: World): Action[] {
       actions.push({ type: "resume", session: s.id });
       continue;
     }
-    if (rec.status === "failed" && rec.requestedBy && !rec.notified) {
+    // [personas] Who hears of it (requester, whoever gave it work, else the manager) is decided
+    // when telling (notice.ts reads the workspace); a session nobody is to hear of costs a no-op.
+    if (rec.status === "failed" && !rec.notified) {
       actions.push({ type: "notify-failed", session: s.id });
       continue;
     }

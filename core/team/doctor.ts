@@ -8,15 +8,14 @@ import { plural } from "../views/format";
 import { readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { knownRunners } from "../agents";
 import { errorMessage } from "../base/errors";
-import { lstatOrUndefined, readJson, readTextCapped, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, readJson, writeFileAtomic } from "../base/fsx";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
-import { builtInPersonaNames, loadPersonas, parsePersona, personasDir } from "../workspace/personas";
+import { type PersonaProblem, builtInPersonaNames, loadPersonaSet, loadPersonas, personasDir } from "../workspace/personas";
 import { isOurProcess } from "../processes/proc";
 import { inspectRequest } from "../workspace/requests";
 import { LIVE_STATUSES, readSession } from "../workspace/session";
-import { isPersonaName, listEntries } from "../workspace/paths";
+import { listEntries } from "../workspace/paths";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
 
@@ -44,8 +43,6 @@ export interface DoctorOptions {
   /** Seconds `claude --version` may take. */
   versionTimeoutMs?: number;
 }
-
-const PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"];
 
 async function runWithTimeout(argv: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
@@ -299,40 +296,22 @@ function checkPersonas(workspace: string): Check {
   const dir = personasDir(workspace);
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".md")).sort();
+    files = readdirSync(dir).filter((f) => f.endsWith(".md"));
   } catch {
     return { id: "personas", title, status: "ok", detail: `built-in only (${builtInPersonaNames().join(", ")})` };
   }
-  const personas = loadPersonas(workspace);
-  const agents = knownRunners();
+  const { problems } = loadPersonaSet(workspace);
+  const say = (p: PersonaProblem) => `${p.file}: ${p.reason}`;
   const failures: string[] = [];
-  const warnings: string[] = [];
-  for (const file of files) {
-    const name = file.slice(0, -3);
-    if (!isPersonaName(name) || name.includes("-request")) {
-      warnings.push(`${file}: ignored (a persona name is lowercase words joined by dashes, without "-request")`);
-      continue;
-    }
-    const text = readTextCapped(join(dir, file), 256 * 1024);
-    if (text === undefined) {
-      failures.push(`${file}: unreadable`);
-      continue;
-    }
-    try {
-      const p = parsePersona(name, text, "workspace");
-      if (!agents.includes(p.agent)) failures.push(`${file}: unknown agent "${p.agent}" (known: ${agents.join(", ")})`);
-      if (p.permissionMode && !PERMISSION_MODES.includes(p.permissionMode)) {
-        failures.push(`${file}: permissionMode "${p.permissionMode}" is not one of ${PERMISSION_MODES.join(", ")}`);
-      }
-      const unknown = p.canRequest.filter((r) => !personas.has(r));
-      if (unknown.length) warnings.push(`${file}: canRequest names unknown personas: ${unknown.join(", ")}`);
-      if (!p.body.trim()) warnings.push(`${file}: the template body is empty`);
-    } catch (err) {
-      failures.push(`${file}: ${errorMessage(err)} (the built-in persona is used instead)`);
-    }
+  for (const file of new Set(problems.filter((p) => p.level === "error").map((p) => p.file))) {
+    const mine = problems.filter((p) => p.file === file && p.level === "error");
+    // Say what runs instead only where something does: a new persona with an error has no stand-in.
+    const instead = mine[0]!.builtIn ? "the built-in persona is used instead" : `no "${mine[0]!.persona}" persona until it is fixed`;
+    failures.push(`${file}: ${mine.map((p) => p.reason).join("; ")} (${instead})`);
   }
-  const count = `${plural(files.length, "override")} in ${dir}`;
-  if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix the frontmatter (`key: value`, `key: [a, b]`, or `key:` then `- item` lines)" };
+  const warnings = problems.filter((p) => p.level === "warning").map(say);
+  const count = `${plural(files.length, "persona file")} in ${dir}`;
+  if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix those files (YAML frontmatter: label, canRequest, model, permissionMode, allowedTools, agent), or remove them" };
   if (warnings.length) return { id: "personas", title, status: "warn", detail: `${count}; ${warnings.join("; ")}` };
   return { id: "personas", title, status: "ok", detail: count };
 }

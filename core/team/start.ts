@@ -5,9 +5,10 @@ import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { writeTeam } from "../workspace/team-file";
 import { writeFirstInstructions } from "../workspace/instructions";
-import { type Persona, loadPersonas, renderPersona } from "../workspace/personas";
+import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor, renderPersona } from "../workspace/personas";
+import { writeRosterFromDisk } from "../workspace/roster";
 import { type SessionRecord, isLiveStatus, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
-import { readAllSessions } from "../workspace/store";
+import { MANAGER_PERSONA, readAllSessions, teamManager } from "../workspace/store";
 import { taskBlock } from "../workspace/tasks";
 import { allocateSessionDir, ensureWorkspace, projectRoot } from "../workspace/paths";
 
@@ -23,6 +24,33 @@ export function parseCount(flag: string, raw: string | undefined, fallback = 0):
   const n = Number(raw);
   if (n > MAX_TEAM_MEMBERS) throw new UserError(`--${flag} ${n} is too many; at most ${MAX_TEAM_MEMBERS}`);
   return n;
+}
+
+/**
+ * `--model-for intern=haiku,engineer=sonnet` (repeatable): the model per persona, named by persona
+ * or label. A mistake is one line naming it; nothing is created.
+ */
+export function parseModelFor(values: string[], personas: Map<string, Persona>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const byName = new Map<string, string>();
+  for (const p of personas.values()) {
+    byName.set(p.name, p.name);
+    if (!byName.has(p.label)) byName.set(p.label, p.name);
+  }
+  const known = [...personas.values()].map((p) => (p.label === p.name ? p.name : `${p.name} (${p.label})`)).join(", ");
+  for (const item of values.flatMap((v) => v.split(","))) {
+    const pair = item.trim();
+    if (!pair) continue;
+    const eq = pair.indexOf("=");
+    if (eq <= 0 || eq === pair.length - 1) throw new UserError(`--model-for takes persona=model (e.g. intern=haiku), got "${pair}"`);
+    const who = pair.slice(0, eq).trim();
+    const model = pair.slice(eq + 1).trim();
+    const persona = byName.get(who);
+    if (!persona) throw new UserError(`--model-for: unknown persona "${who}" (known: ${known})`);
+    if (!MODEL_RE.test(model)) throw new UserError(`--model-for: "${model}" is not a model name (e.g. opus, sonnet, haiku, claude-sonnet-4-5)`);
+    out[persona] = model;
+  }
+  return out;
 }
 
 export function validateGoal(goal: string | undefined): string {
@@ -51,6 +79,8 @@ export interface Member {
   name: string;
   firstTask: string;
   instructions: string;
+  /** What it does first, as its teammates are told ("waiting for its first assignment from you"). */
+  note?: string;
 }
 
 export interface CreatedSession {
@@ -58,20 +88,34 @@ export interface CreatedSession {
   persona: string;
   name: string;
   dir: string;
+  /** The model it will run on (undefined: the agent CLI's default). */
+  model?: string;
+}
+
+type MemberSpec = Member & { from: string; requestedBy: string | null; goal: string };
+
+/** Who else is on the team as a session is laid out: its manager and who `team start` made with it. */
+export interface TeamContext {
+  manager?: string | null;
+  teammates?: Teammate[];
 }
 
 /**
  * Lay out one session dir. session.json is written last: until it exists the orchestrator treats
  * the dir as still being set up, so it never starts an agent on half a layout.
  */
-export function createSession(
-  workspace: string,
-  m: Member & { from: string; requestedBy: string | null; goal: string },
-  personas: Map<string, Persona> = loadPersonas(workspace),
-): CreatedSession {
+export function createSession(workspace: string, m: MemberSpec, personas: Map<string, Persona> = loadPersonas(workspace), team: TeamContext = {}): CreatedSession {
+  if (!personas.get(m.persona)) throw new UserError(`unknown persona ${m.persona}`);
+  const { id, path } = allocateSessionDir(workspace, m.persona);
+  layOutSession(workspace, { id, dir: path }, m, personas, { ...team, manager: team.manager ?? teamManager(workspace) });
+  return { id, persona: m.persona, name: m.name, dir: path };
+}
+
+/** The files of an allocated session dir: instructions, tasks, tracker, persona text, then session.json. */
+function layOutSession(workspace: string, at: { id: string; dir: string }, m: MemberSpec, personas: Map<string, Persona>, team: TeamContext): void {
   const persona = personas.get(m.persona);
   if (!persona) throw new UserError(`unknown persona ${m.persona}`);
-  const { id, path } = allocateSessionDir(workspace, m.persona);
+  const { id, dir: path } = at;
   writeFirstInstructions(path, m.from, m.instructions);
   const title = taskTitle(m.firstTask);
   const more = title !== m.firstTask.trim() ? "The whole of it is in instructions.md." : "";
@@ -88,12 +132,13 @@ export function createSession(
       goal: m.goal,
       requestedBy: m.requestedBy,
       personas,
+      manager: team.manager,
+      teammates: team.teammates,
     }),
   );
   // One pending task, counted as the orchestrator would count it (see SessionRecord.tasksKey).
   const tasks = { tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(path, "tasks.md")) };
   writeSession(path, newSessionRecord({ id, persona: m.persona, name: m.name, requestedBy: m.requestedBy, ...tasks }));
-  return { id, persona: m.persona, name: m.name, dir: path };
 }
 
 /** A task heading is one line: the goal's first line, shortened if it runs long. */
@@ -109,7 +154,8 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
       persona: "solutions-architect",
       name: "architect",
       firstTask: "Design the architecture for the team goal",
-      instructions: `Design the architecture for this goal, and write it down for the team:\n\n${goal}`,
+      instructions: `Design the architecture for this goal, and write it down for the team in design.md in your session dir:\n\n${goal}`,
+      note: "designs the architecture and writes it to design.md in its dir; the manager is told when it is done",
     },
   ];
   for (let i = 1; i <= engineers; i++) {
@@ -118,6 +164,7 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
       name: `engineer-${i}`,
       firstTask: "Take your first assignment from the engineering manager",
       instructions: `You are on the team for this goal:\n\n${goal}\n\nRead the code, then wait for your assignment from the engineering manager in this file.`,
+      note: "waiting for its first assignment from the manager",
     });
   }
   for (let i = 1; i <= interns; i++) {
@@ -126,13 +173,21 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
       name: `intern-${i}`,
       firstTask: "Take your first assignment",
       instructions: `You are on the team for this goal:\n\n${goal}\n\nWait for a small assignment from the manager or an engineer in this file.`,
+      note: "waiting for a small, well-fenced assignment",
     });
   }
   return members;
 }
 
+export interface StartOptions {
+  /** Model per persona (`--model-for intern=haiku`), recorded in .team.json. */
+  modelFor?: Record<string, string>;
+  /** Start although the workspace holds a paused team (it stays on disk). */
+  fresh?: boolean;
+}
+
 /** `team start`: refuse a second live team, then lay out every member. */
-export async function startTeam(workspace: string, goal: string, engineers: number, interns: number, opts: { fresh?: boolean } = {}): Promise<CreatedSession[]> {
+export async function startTeam(workspace: string, goal: string, engineers: number, interns: number, opts: StartOptions = {}): Promise<CreatedSession[]> {
   ensureWorkspace(workspace);
   let release: () => Promise<void>;
   try {
@@ -160,11 +215,23 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
       );
     }
     const now = new Date();
-    writeTeam(workspace, { id: String(now.getTime()), goal, startedAt: now.toISOString() });
+    const perPersona = opts.modelFor && Object.keys(opts.modelFor).length ? opts.modelFor : undefined;
+    const team = { id: String(now.getTime()), goal, startedAt: now.toISOString(), ...(perPersona ? { modelFor: perPersona } : {}) };
+    writeTeam(workspace, team);
     const personas = loadPersonas(workspace);
-    return teamMembers(goal, engineers, interns).map((m) =>
-      createSession(workspace, { ...m, from: "user", requestedBy: null, goal }, personas),
-    );
+    const members = teamMembers(goal, engineers, interns);
+    // Every dir first, so each member's persona text can name all the others (the manager is
+    // told whom it can assign work to). A dir without session.json is not started yet.
+    const dirs = members.map((m) => allocateSessionDir(workspace, m.persona));
+    const teammates: Teammate[] = members.map((m, i) => ({ id: dirs[i]!.id, name: m.name, persona: m.persona, dir: dirs[i]!.path, note: m.note }));
+    const manager = teammates.find((t) => t.persona === MANAGER_PERSONA)?.id ?? null;
+    const created = members.map((m, i) => {
+      const at = { id: dirs[i]!.id, dir: dirs[i]!.path };
+      layOutSession(workspace, at, { ...m, from: "user", requestedBy: null, goal }, personas, { manager, teammates });
+      return { id: at.id, persona: m.persona, name: m.name, dir: at.dir, model: modelFor(personas.get(m.persona)!, team) };
+    });
+    writeRosterFromDisk(workspace, personas);
+    return created;
   } finally {
     await release();
   }

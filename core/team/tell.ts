@@ -4,7 +4,7 @@ import { instructionsPath, appendInstructions } from "../workspace/instructions"
 import type { SessionRow } from "../views/listing";
 import { findSession } from "../views/lookup";
 import { liveOrchestrator } from "../workspace/owner";
-import { requireWorkspace } from "../workspace/paths";
+import { parseSessionId, requireWorkspace } from "../workspace/paths";
 
 /** A `tell` longer than this is almost certainly a mistake (a file pasted by accident). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -16,6 +16,8 @@ export interface TellResult {
   bytes: number;
   /** When the agent will read it, in words. */
   delivery: string;
+  /** Who the block says it is from: `user`, or the session id of the agent that ran `tell`. */
+  from: string;
 }
 
 export function validateMessage(message: string | undefined): string {
@@ -51,11 +53,21 @@ function deliveryNote(workspace: string, row: SessionRow): string {
 }
 
 /**
- * `tell`: append `## Instructions from user (<time>)` and the message to the session's
+ * Who a `tell` is from: the session whose agent runs it (its shell carries
+ * CLAUDE_WRAPPER_SESSION_ID), else the user. Only a well-formed session id is taken: the header
+ * it goes into is one line that other tools parse.
+ */
+export function tellSender(env: Record<string, string | undefined> = process.env): string {
+  const id = env.CLAUDE_WRAPPER_SESSION_ID?.trim();
+  return id && parseSessionId(id) ? id : "user";
+}
+
+/**
+ * `tell`: append `## Instructions from <sender> (<time>)` and the message to the session's
  * instructions.md (locked and atomic, so concurrent tells and orchestrator notices never mix).
  * The orchestrator sees the new block and hands it to the agent.
  */
-export async function tellSession(workspace: string, query: string, message: string): Promise<TellResult> {
+export async function tellSession(workspace: string, query: string, message: string, from = "user"): Promise<TellResult> {
   const body = validateMessage(message);
   requireWorkspace(workspace);
   const row = findSession(workspace, query);
@@ -68,12 +80,12 @@ export async function tellSession(workspace: string, query: string, message: str
   const file = instructionsPath(row.dir);
   const before = Bun.file(file).size;
   try {
-    await appendInstructions(row.dir, "user", body);
+    await appendInstructions(row.dir, from, body);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UserError(`${row.id} was archived or removed while telling it; nothing was appended`, EXIT.conflict);
     throw new UserError(`could not append to ${join(row.dir, "instructions.md")}: ${errorMessage(err)}`, EXIT.failure);
   }
   const after = Bun.file(file).size;
-  return { session: row, file, bytes: Math.max(0, after - before), delivery: deliveryNote(workspace, row) };
+  return { session: row, file, bytes: Math.max(0, after - before), delivery: deliveryNote(workspace, row), from };
 }

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { liveOrchestrator } from "../workspace/owner";
-import { loadPersonas } from "../workspace/personas";
+import { loadPersonas, modelFor } from "../workspace/personas";
+import { readTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
 import { readSmallText } from "../base/read-small";
 import { type SessionRecord, type SessionStatus, sessionFromText } from "../workspace/session";
@@ -33,6 +34,8 @@ export interface SessionRow {
   requestedBy: string | null;
   error: string | null;
   archived: boolean;
+  /** The model of its latest run as recorded; before its first run, the one it will get. */
+  model: string | null;
 }
 
 /**
@@ -90,6 +93,7 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
     requestedBy: rec.requestedBy,
     error: rec.error,
     archived,
+    model: rec.model ?? null,
   };
   if (rec.tasksKey && typeof rec.tasksDone === "number" && typeof rec.tasksTotal === "number") {
     (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS] = { key: rec.tasksKey, done: rec.tasksDone, total: rec.tasksTotal };
@@ -103,14 +107,24 @@ export interface ListOptions {
 }
 
 export function personaLabels(workspace: string): Map<string, string> {
+  return personaFacts(workspace).labels;
+}
+
+/** Each persona's label, and the model a session of it gets (team flags over its frontmatter). */
+function personaFacts(workspace: string): { labels: Map<string, string>; models: Map<string, string | null> } {
   const labels = new Map<string, string>();
-  for (const [name, p] of loadPersonas(workspace)) labels.set(name, p.label);
-  return labels;
+  const models = new Map<string, string | null>();
+  const team = readTeam(workspace);
+  for (const [name, p] of loadPersonas(workspace)) {
+    labels.set(name, p.label);
+    models.set(name, modelFor(p, team) ?? null);
+  }
+  return { labels, models };
 }
 
 /** Rows for the given workspace entries (requests are skipped; dirs still being set up too). */
 export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
-  const labels = personaLabels(workspace);
+  const { labels, models } = personaFacts(workspace);
   const orchestratorLive = liveOrchestrator(workspace) !== undefined;
   // Parallel arrays rather than an object per session: listings run over tens of thousands.
   const kept: Array<Entry & { id: string }> = [];
@@ -133,6 +147,7 @@ export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
   for (let i = 0; i < kept.length; i++) {
     const e = kept[i]!;
     const row = toRow(recs[i]!, dirs[i]!, e.kind === "archive", labels.get(e.persona) ?? e.persona, orchestratorLive, maybeAlive);
+    if (row.model === null && !row.archived && row.startedAt === null) row.model = models.get(e.persona) ?? null;
     // One number per row (persona group, then creation ms): sorting 10,000 rows stays cheap.
     keyed[i] = { row, key: ranks.get(e.persona)! * 2 ** 42 + msOf(e.id) };
   }

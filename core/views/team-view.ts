@@ -59,7 +59,7 @@ function totalsLine(s: TeamSnapshot): string {
 }
 
 function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] {
-  const header = ["WHO", "NAME", "STATUS", "TASKS", "COST", "RUNTIME", ...(activity ? ["LAST ACTIVITY"] : []), "PID", "SESSION ID"];
+  const header = ["WHO", "NAME", "STATUS", "TASKS", "COST", "RUNTIME", ...(activity ? ["LAST ACTIVITY"] : []), "MODEL", "PID", "SESSION ID"];
   return table(
     header,
     rows.map((r) => [
@@ -70,6 +70,7 @@ function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] 
       formatCost(r.costUsd),
       formatDuration(r.runtimeMs),
       ...(activity ? [formatTime(r.lastActivityAt, true)] : []),
+      r.model ?? "default",
       r.pid ? String(r.pid) : "-",
       r.id,
     ]),

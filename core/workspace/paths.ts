@@ -5,6 +5,8 @@ import { lstatOrUndefined } from "../base/fsx";
 
 export const DEFAULT_WORKSPACE = ".database";
 export const WORKSPACE_ENV = "CLAUDE_WRAPPER_WORKSPACE";
+/** The team roster the orchestrator keeps at the top of the workspace (see roster.ts). */
+export const ROSTER_FILE = "ROSTER.md";
 
 /** `--workspace`, else `$CLAUDE_WRAPPER_WORKSPACE`, else `.database` under the current dir. */
 export function resolveWorkspace(flag?: string): string {

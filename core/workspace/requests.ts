@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { crashPoint } from "../base/crash";
 import { fileIdentity, MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
-import { type Persona, renderPersona } from "./personas";
+import { type Persona, personasDir, renderPersona } from "./personas";
 import { type SessionRecord, newSessionRecord, readSession, writeSession, writeTracker } from "./session";
+import { teamManager } from "./store";
 import { taskBlock } from "./tasks";
 import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from "./paths";
 
@@ -31,6 +32,9 @@ export function inspectRequest(
 ): RequestState {
   if (entry.symlink) return { kind: "invalid", reason: "the request dir is a symlink; requests must be real dirs inside the workspace" };
   if (!personas.has(entry.persona)) {
+    // A file of that name exists but was not loaded: it has an error, and that is the news.
+    const file = join(personasDir(workspace), `${entry.persona}.md`);
+    if (lstatOrUndefined(file)) return { kind: "invalid", reason: `persona "${entry.persona}" is not usable: ${file} has an error (\`claude-wrapper doctor\` says which)` };
     return { kind: "invalid", reason: `unknown persona "${entry.persona}" (known: ${[...personas.keys()].join(", ")})` };
   }
   if (!REQUEST_NAME_RE.test(entry.name)) {
@@ -129,6 +133,7 @@ export function finishSession(
       goal,
       requestedBy,
       personas,
+      manager: teamManager(workspace),
     }),
   );
   crashPoint("claim:laid-out");
