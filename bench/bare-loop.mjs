@@ -8,12 +8,11 @@ import { existsSync, openSync, readdirSync, renameSync, watch } from "node:fs";
 import { join } from "node:path";
 
 const ws = process.argv[2];
-let n = 0;
 function scan() {
   for (const d of readdirSync(ws)) {
     const m = /^(.+)-request-(.+)$/.exec(d);
     if (!m || !existsSync(join(ws, d, "instructions.md"))) continue;
-    const dir = join(ws, `${m[1]}-${Date.now()}${++n}`);
+    const dir = join(ws, `${m[1]}-${m[2]}`);
     try {
       renameSync(join(ws, d), dir);
     } catch {

@@ -40,6 +40,7 @@ function toolsDir(name: string, pick: { fetch: "curl" | "wget"; hash: "sha256sum
 }
 
 let curlTools: string;
+let builtVersion: string;
 let wgetTools: string;
 
 /**
@@ -91,6 +92,13 @@ beforeAll(async () => {
   out = join(tmp, "release");
   const r = await runIt([BUN, join(ROOT, "scripts/release.ts"), "--out", out], { PATH: process.env.PATH! });
   if (r.code !== 0) throw new Error(`release failed:\n${r.stdout}\n${r.stderr}`);
+  // The version the artifacts carry (the tree may have changed since they were built).
+  const probe = join(tmp, "probe");
+  mkdirSync(probe);
+  expect(Bun.spawnSync(["tar", "-xzf", join(out, ARCHIVE), "-C", probe]).exitCode).toBe(0);
+  builtVersion = (await runIt([join(probe, "claude-wrapper"), "--version"])).stdout.trim();
+  const head = buildCommit().replace(/-dirty$/, "");
+  expect(builtVersion).toMatch(new RegExp(`^${pkg.version.replace(/\./g, "\\.")} \\(${head}(-dirty)?\\)$`));
 
   // A well-formed, correctly listed archive whose binary cannot start.
   const broken = join(tmp, "broken");
@@ -185,7 +193,7 @@ describe("install.sh", () => {
     const r = await install([], { dir, piped: true });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const version = `${pkg.version} (${buildCommit()})`;
+    const version = builtVersion;
     expect(r.stdout).toContain(`claude-wrapper ${version} installed to ${dir}/claude-wrapper\n`);
     expect(r.stdout).toContain(`${dir} is not on your PATH`);
     expect(r.stdout).toContain(`echo 'export PATH="${dir}:$PATH"' >> ~/.bashrc`);
@@ -215,11 +223,11 @@ describe("install.sh", () => {
     // Replaced by a rename, not rewritten: a process running the old binary keeps its file.
     expect(lstatSync(join(dir, "claude-wrapper")).ino).not.toBe(before);
     const v = await runIt([join(dir, "claude-wrapper"), "--version"]);
-    expect(v.stdout).toBe(`${pkg.version} (${buildCommit()})\n`);
+    expect(v.stdout).toBe(`${builtVersion}\n`);
 
     const again = await install([`--version`, `v${pkg.version}`], { dir });
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain(`claude-wrapper ${pkg.version} (${buildCommit()}) installed to ${dir}/claude-wrapper\n`);
+    expect(again.stdout).toContain(`claude-wrapper ${builtVersion} installed to ${dir}/claude-wrapper\n`);
   }, 180_000);
 
   /** An install that must be refused: exit 1, one line on stderr, the dir exactly as before. */
@@ -271,7 +279,7 @@ describe("install.sh", () => {
   }, 180_000);
 
   test("a pinned version that the base does not hold is refused", async () => {
-    await refused(["--version", "9.9.9"], {}, `holds claude-wrapper ${pkg.version} (${buildCommit()}), not 9.9.9`);
+    await refused(["--version", "9.9.9"], {}, `holds claude-wrapper ${builtVersion}, not 9.9.9`);
   }, 180_000);
 
   test("an unsupported platform gets one line", async () => {
