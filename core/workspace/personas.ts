@@ -25,6 +25,8 @@ export interface Persona {
   allowedTools: string[];
   /** Agent CLI that runs it (`claude` by default). */
   agent: string;
+  /** The agent its frontmatter names, if any (a team's `--agent` applies where it names none). */
+  declaredAgent?: string;
   body: string;
   source: "built-in" | "workspace";
 }
@@ -89,6 +91,7 @@ export function parsePersona(name: string, text: string, source: Persona["source
     permissionMode: asString(data.permissionMode ?? data["permission-mode"]),
     allowedTools: asList(data.allowedTools ?? data["allowed-tools"]),
     agent: asString(data.agent) ?? "claude",
+    declaredAgent: asString(data.agent),
     body,
     source,
   };
