@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
+import { validateAgent, validateModel } from "../../core/agents/choose";
 import { parseCount, startTeam, validateGoal } from "../../core/team/start";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
@@ -10,6 +11,8 @@ export default defineCommand({
     goal: { type: "positional", description: "What the team should build", required: true },
     engineers: { type: "string", description: "Software engineers to start with (0-20)", default: "0", valueHint: "n" },
     interns: { type: "string", description: "Interns to start with (0-20)", default: "0", valueHint: "n" },
+    agent: { type: "string", description: "Agent CLI for the team: claude, codex, gemini (a persona file's `agent:` still wins)", valueHint: "name" },
+    model: { type: "string", description: "Model for the team's agent CLI (a persona file's `model:` still wins)", valueHint: "name" },
     ...sharedArgs,
     ...jsonArg,
   },
@@ -17,17 +20,20 @@ export default defineCommand({
     const goal = validateGoal(args.goal);
     const engineers = parseCount("engineers", args.engineers);
     const interns = parseCount("interns", args.interns);
+    const agent = validateAgent("agent", args.agent);
+    const model = validateModel("model", args.model);
     const workspace = resolveWorkspace(args.workspace);
 
-    const created = await startTeam(workspace, goal, engineers, interns);
+    const created = await startTeam(workspace, goal, engineers, interns, { agent, model });
 
     if (args.json) {
-      console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));
+      console.log(JSON.stringify({ workspace, goal, agent: agent ?? null, model: model ?? null, sessions: created }, null, 2));
       return;
     }
     // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
     // and the result of a command must never depend on that.
     const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
+    if (agent || model) lines.push(`  agents: ${agent ?? "each persona's"}${model ? `, model ${model}` : ""}`);
     for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id}`);
     lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");
     console.log(lines.join("\n"));

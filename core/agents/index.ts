@@ -30,6 +30,11 @@ export function runnerFor(name: string): AgentRunner {
   return runner;
 }
 
+/** The CLI reports tokens and no price (codex, gemini): views say "tokens" instead of a $ figure. */
+export function reportsTokensOnly(agent: string | null | undefined): boolean {
+  return !!agent && isKnownRunner(agent) && RUNNERS[agent]!.reports === "tokens";
+}
+
 const dialects = new Map<string, LogDialect>();
 
 /**

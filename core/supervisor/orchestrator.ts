@@ -6,8 +6,9 @@
 import { renameSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { AgentLogReader, type AgentLogSummary, fatalOnStderr } from "../agents/agentlog";
-import { runnerFor } from "../agents/index";
-import type { AgentRunner } from "../agents/types";
+import { dialectFor, runnerFor } from "../agents/index";
+import { agentsInUse } from "../agents/choose";
+import { planTurn } from "../agents/plan-turn";
 import { orchestratorTimings } from "../base/config";
 import { crashPoint } from "../base/crash";
 import { UserError, errorMessage } from "../base/errors";
@@ -17,13 +18,12 @@ import { instructionsPath } from "../workspace/instructions";
 import { notifyRequester } from "./notify";
 import { acquireOrchestratorLock } from "../workspace/owner-lock";
 import { type Persona, loadPersonas } from "../workspace/personas";
-import { readGoal } from "../workspace/team-file";
+import { readGoal, readTeam } from "../workspace/team-file";
 import { agentsByEnvironment, isOurProcess, processStartTime, spawnDetached, stopGroup } from "../processes/proc";
 import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
 import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, writeTracker } from "../workspace/session";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
-import { turnPrompt } from "../agents/turn";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { archiveDirName, listEntries, projectRoot } from "../workspace/paths";
 
@@ -105,14 +105,14 @@ export class Orchestrator {
   private watcher: WatchHandle | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private stopping = false;
-  private runnerOverride: AgentRunner | undefined;
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.ws = opts.workspace;
   }
 
   async start(): Promise<void> {
-    this.runnerOverride = this.opts.agent ? runnerFor(this.opts.agent) : undefined;
+    // An unknown --agent is a usage mistake, said before anything starts.
+    if (this.opts.agent) runnerFor(this.opts.agent);
     this.releaseLock = await acquireOrchestratorLock(this.ws);
     try {
       this.personas = loadPersonas(this.ws);
@@ -150,14 +150,11 @@ export class Orchestrator {
 
   /** A missing agent CLI is a startup error, not a restart loop per session. */
   private checkExecutables(): void {
-    const names = new Set<string>();
-    if (this.runnerOverride) names.add(this.runnerOverride.name);
-    else for (const p of this.personas.values()) names.add(p.agent);
-    for (const name of names) {
-      const runner = runnerFor(name);
+    // [agents] which CLIs the team uses: chooseAgent over personas, team and --agent.
+    for (const runner of agentsInUse(this.personas.values(), readTeam(this.ws), this.opts.agent)) {
       const exe = runner.executable();
       if (exe && !Bun.which(exe)) {
-        throw new UserError(`\`${exe}\` is not on PATH; install it (npm install -g @anthropic-ai/claude-code) or try \`claude-wrapper demo\``, 1);
+        throw new UserError(`\`${exe}\` is not on PATH; install it (${runner.install ?? `install ${exe}`}) or try \`claude-wrapper demo\``, 1);
       }
     }
   }
@@ -346,8 +343,10 @@ export class Orchestrator {
     if (tasks !== prev?.tasks) this.tellTasksProblem(id, tasksPath, tasks);
     const logPath = join(dir, "agent.jsonl");
     const logKey = fileIdentity(logPath);
-    const reader = prev?.reader ?? new AgentLogReader(logPath);
-    if (!prev || prev.logKey !== logKey) reader.read();
+    // [agents] the log is read in the dialect of the CLI that ran last (rec.agent, set at spawn).
+    const dialect = dialectFor(rec.agent);
+    const reader = prev?.reader.dialect === dialect ? prev.reader : new AgentLogReader(logPath, dialect);
+    if (!prev || prev.logKey !== logKey || reader !== prev.reader) reader.read();
     const trackerKey = fileIdentity(join(dir, "tracker.json"));
     const c: Cached = {
       rec,
@@ -551,10 +550,6 @@ export class Orchestrator {
     this.passAgain = true;
   }
 
-  private runnerFor(persona: Persona): AgentRunner {
-    return this.runnerOverride ?? runnerFor(persona.agent);
-  }
-
   private spawn(id: string, resume: boolean, reason: string): void {
     const dir = this.dirOf(id);
     let rec = this.current(id);
@@ -564,11 +559,25 @@ export class Orchestrator {
       this.opts.emit("failed", { ...this.who(rec), reason: `no persona template for ${rec.persona}` });
       return;
     }
-    const first = rec.runs === 0;
     const instructions = instructionsPath(dir);
     const size = lstatOrUndefined(instructions)?.size ?? 0;
     const offset = readTracker(dir).instructionsOffset;
-    const prompt = turnPrompt(instructions, first, offset, size);
+    // [agents] CLI, model, resume or fresh start, prompt: decided by planTurn.
+    const { runner, turn, fields } = planTurn({
+      workspace: this.ws,
+      projectRoot: projectRoot(this.ws),
+      cwd: projectRoot(this.ws),
+      dir,
+      rec,
+      persona,
+      team: readTeam(this.ws),
+      runFlag: this.opts.agent,
+      log: this.cache.get(id)?.log ?? { agentSessionId: null, finishedConversations: [] },
+      instructionsPath: instructions,
+      instructionsSize: size,
+      instructionsOffset: offset,
+      skipPermissions: this.opts.skipPermissions,
+    });
     // Intent first: a crash after this line leaves `active` with no PID, and the next pass
     // looks for the agent by its environment, then by its output (see `launch`), before it
     // would ever start a second one.
@@ -576,23 +585,9 @@ export class Orchestrator {
     const stderrPath = join(dir, "agent.stderr.log");
     const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
-    rec = { ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId: rec.agentSessionId ?? crypto.randomUUID(), error: null, retryAt: null, launch };
+    rec = { ...rec, status: "active", pid: null, pidStartTime: null, ...fields, error: null, retryAt: null, launch };
     this.save(rec);
     crashPoint("spawn:intent");
-    const runner = this.runnerFor(persona);
-    const turn = {
-      sessionId: id,
-      sessionDir: dir,
-      workspace: this.ws,
-      projectRoot: projectRoot(this.ws),
-      cwd: projectRoot(this.ws),
-      persona,
-      agentSessionId: rec.agentSessionId!,
-      first,
-      prompt,
-      personaInstructionsPath: join(dir, "persona-instructions.md"),
-      skipPermissions: this.opts.skipPermissions,
-    };
     let child: ReturnType<typeof spawnDetached>;
     try {
       child = spawnDetached({
@@ -619,7 +614,7 @@ export class Orchestrator {
     const proc: Proc = { pid: child.pid, startTime: child.startTime, adopted: false };
     this.procs.set(id, proc);
     child.exited.then((exit) => {
-      if (exit.code !== 0) proc.fatal = fatalOnStderr(stderrPath, stderrOffset);
+      if (exit.code !== 0) proc.fatal = fatalOnStderr(stderrPath, stderrOffset, runner);
       proc.exit = exit;
       this.dirty.add(id);
       this.schedule();

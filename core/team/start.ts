@@ -125,8 +125,14 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
   return members;
 }
 
+/** Agent CLI and model for the whole team (`team start --agent/--model`); persona files still win. */
+export interface TeamAgentChoice {
+  agent?: string;
+  model?: string;
+}
+
 /** `team start`: refuse a second live team, then lay out every member. */
-export async function startTeam(workspace: string, goal: string, engineers: number, interns: number): Promise<CreatedSession[]> {
+export async function startTeam(workspace: string, goal: string, engineers: number, interns: number, choice: TeamAgentChoice = {}): Promise<CreatedSession[]> {
   ensureWorkspace(workspace);
   let release: () => Promise<void>;
   try {
@@ -148,7 +154,7 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
       );
     }
     const now = new Date();
-    writeTeam(workspace, { id: String(now.getTime()), goal, startedAt: now.toISOString() });
+    writeTeam(workspace, { id: String(now.getTime()), goal, startedAt: now.toISOString(), ...(choice.agent ? { agent: choice.agent } : {}), ...(choice.model ? { model: choice.model } : {}) });
     const personas = loadPersonas(workspace);
     return teamMembers(goal, engineers, interns).map((m) =>
       createSession(workspace, { ...m, from: "user", requestedBy: null, goal }, personas),
