@@ -57,7 +57,7 @@ describe("planConversation", () => {
     return () => `new-${++n}`;
   };
   const U = "01a21d4a-298f-7483-90d2-8b4826343627";
-  const none = { agentSessionId: null, finishedConversations: [] as string[] };
+  const none: { agentSessionId: string | null; finishedConversations: string[] } = { agentSessionId: null, finishedConversations: [] };
   const rec = (runs: number, agentSessionId: string | null, agent?: string) => ({ runs, agentSessionId, agent });
   const rows: Array<[string, string, ReturnType<typeof rec>, typeof none, { first: boolean; agentSessionId: string | null; fresh: boolean }]> = [
     ["claude, first run: a new id", "claude", rec(0, null), none, { first: true, agentSessionId: "new-1", fresh: false }],
