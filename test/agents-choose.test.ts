@@ -30,7 +30,7 @@ describe("chooseAgent: orchestrate --agent > persona file > team > built-in pers
   for (const [what, input, agent, model, from] of rows) {
     test(what, () => {
       const c = chooseAgent(input);
-      expect({ agent: c.runner.name, model: c.model, from: c.agentFrom }).toEqual({ agent, model, from });
+      expect({ agent: c.runner.name, model: c.model, from: c.agentFrom as string }).toEqual({ agent, model, from });
     });
   }
 
