@@ -27,7 +27,7 @@ export default defineCommand({
     const created = await startTeam(workspace, goal, engineers, interns, { agent, model });
 
     if (args.json) {
-      console.log(JSON.stringify({ workspace, goal, agent: agent ?? null, model: model ?? null, sessions: created }, null, 2));
+      console.log(JSON.stringify({ workspace, goal, ...(agent ? { agent } : {}), ...(model ? { model } : {}), sessions: created }, null, 2));
       return;
     }
     // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
