@@ -234,6 +234,14 @@ describe("gemini output", () => {
     expect(cut.entries.flatMap((e) => renderEntry(e)).at(-1)).toBe("  half a thought");
   });
 
+  test("its real no-network output (0.61.0, after ten attempts) is a transient failure with nothing to resume", () => {
+    const s = summarizeAgentLog(join(FIXTURES, "gemini-no-network.jsonl"), dialectFor("gemini"));
+    expect(s.failure).toMatchObject({ kind: "transient", fatal: false });
+    expect(s.lastTurnFinished).toBe(true);
+    expect(s.agentSessionId).toBe("7f1c2a4e-1b2c-4d3e-8f90-123456789abc");
+    expect(s.finishedConversations).toEqual([]);
+  });
+
   test("no credentials is told on stderr only (exit 41): fatal, with the fix", () => {
     const failure = geminiRunner.classifyStderr!(readFileSync(join(FIXTURES, "gemini-no-auth.stderr"), "utf8"));
     expect(failure).toMatchObject({ kind: "auth", fatal: true });
