@@ -1,4 +1,4 @@
-import { firstLine, runProbe, whichOn } from "./probe";
+import { runProbe, whichOn } from "./probe";
 import type { AgentRunner, AgentTurn, LoginProbe, LoginState } from "./types";
 
 /**
@@ -52,7 +52,7 @@ export async function claudeLogin(probe: LoginProbe): Promise<LoginState | undef
     return undefined;
   }
   if (typeof v?.loggedIn !== "boolean") return undefined;
-  if (!v.loggedIn) return { ok: false, detail: `not logged in (\`claude auth status\`: ${firstLine(r.stdout.replace(/[{}"\n]/g, " ")) || "loggedIn false"})`, fix: CLAUDE_LOGIN_FIX };
+  if (!v.loggedIn) return { ok: false, detail: "not logged in (`claude auth status`)", fix: CLAUDE_LOGIN_FIX };
   const how = [v.authMethod, v.apiProvider !== "firstParty" ? v.apiProvider : undefined, v.apiKeySource].filter((x) => typeof x === "string" && x);
   return { ok: true, detail: `logged in${how.length ? ` (${how.join(", ")})` : ""}` };
 }
