@@ -136,6 +136,9 @@ describe("gemini", () => {
     expect(String(a2!.argv.at(-1))).toContain("fresh start");
     expect(String(a2!.argv.at(-1))).toContain("Design the architecture");
     expect(record("architect").agentSessionId).toBe(sid(a2!.argv, "--session-id"));
+    // Tokens from both runs' result lines (the failed one reported none); gemini gives no price.
+    await waitFor("architect's tokens", () => record("architect").outputTokens === 100);
+    expect(record("architect")).toMatchObject({ agent: "gemini", model: "gemini-2.5-flash", costUsd: 0, inputTokens: 900, outputTokens: 100, turns: 2 });
 
     expect((await run(sb, ["tell", "manager", "ship it"])).code).toBe(0);
     await o.waitEvent((e) => e.event === "archived" && e.name === "manager", "manager archived");
