@@ -9,7 +9,7 @@ import { jsonArg, sharedArgs } from "./_shared";
 const MARK: Record<Check["status"], string> = { ok: "✔", warn: "!", fail: "✖", unknown: "?" };
 
 export default defineCommand({
-  meta: { name: "doctor", description: "Check claude, login, file-watch limits and the workspace; exit 1 if something is broken" },
+  meta: { name: "doctor", description: "Check each agent CLI the team uses (on PATH, version, logged in), file-watch limits and the workspace; exit 1 if something is broken" },
   args: {
     agents: { type: "string", description: "Agents you plan to run at once (default: the live sessions, at least 4)", valueHint: "n" },
     ...sharedArgs,

@@ -20,8 +20,8 @@ export default defineCommand({
   args: {
     "max-agents": { type: "string", description: "Run at most N agents at once; the rest wait as queued (0 = no limit)", valueHint: "n" },
     "budget-usd": { type: "string", description: "Stop starting or resuming agents once the team has spent this much", valueHint: "usd" },
-    agent: { type: "string", description: "Run every session with this agent CLI instead of its persona's (claude, sim)", valueHint: "name" },
-    "dangerously-skip-permissions": { type: "boolean", description: "Pass --dangerously-skip-permissions to Claude Code (agents run unattended)" },
+    agent: { type: "string", description: "Run every session with this agent CLI (claude, codex, gemini, sim), over persona files and `team start --agent`", valueHint: "name" },
+    "dangerously-skip-permissions": { type: "boolean", description: "Agents run unattended with no permission checks (claude --dangerously-skip-permissions, codex --dangerously-bypass-approvals-and-sandbox, gemini --approval-mode=yolo)" },
     "exit-when-done": { type: "boolean", description: "Exit (0) once the manager's session completes, pausing whatever still runs" },
     json: { type: "boolean", description: "Print one JSON event per line" },
     ...sharedArgs,

@@ -7,6 +7,7 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSyn
 import { join } from "node:path";
 import { summarizeAgentLog } from "../core/agents/agentlog";
 import { runnerFor } from "../core/agents";
+import { chooseAgent } from "../core/agents/choose";
 import { claudeRunner } from "../core/agents/claude";
 import { SIM_PROMPT_ENV, isCompiledBinary, simRunner } from "../core/agents/sim";
 import type { AgentTurn } from "../core/agents/types";
@@ -90,7 +91,8 @@ describe("claude argv", () => {
       join(sb.workspace, "personas", "software-engineer.md"),
       "---\nlabel: engineer\nmodel: claude-sonnet-4-5\npermissionMode: plan\nallowedTools:\n  - Read\n  - Bash(git log:*)\n---\nBody {{sessionId}}\n",
     );
-    const argv = claudeRunner.argv(turn(sb, "software-engineer"));
+    const persona = loadPersonas(sb.workspace).get("software-engineer")!;
+    const argv = claudeRunner.argv(turn(sb, "software-engineer", { model: chooseAgent({ persona }).model }));
     expect(argv[argv.indexOf("--model") + 1]).toBe("claude-sonnet-4-5");
     expect(argv[argv.indexOf("--permission-mode") + 1]).toBe("plan");
     // One argv item in the `=` form: a variadic --allowedTools can swallow nothing after it.
@@ -122,18 +124,20 @@ describe("claude argv", () => {
 });
 
 describe("runnerFor", () => {
-  test("knows claude and sim; anything else is a user error naming them", () => {
+  test("knows claude, codex, gemini and sim; anything else is a user error naming them", () => {
     expect(runnerFor("claude")).toBe(claudeRunner);
     expect(runnerFor("sim")).toBe(simRunner);
+    expect(runnerFor("codex").name).toBe("codex");
+    expect(runnerFor("gemini").name).toBe("gemini");
     let err: unknown;
     try {
-      runnerFor("codex");
+      runnerFor("aider");
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toContain('"codex"');
-    expect((err as Error).message).toContain("claude, sim");
+    expect((err as Error).message).toContain('"aider"');
+    expect((err as Error).message).toContain("claude, codex, gemini, sim");
     expect(() => runnerFor("toString")).toThrow(UserError);
   });
 });

@@ -190,9 +190,9 @@ export function processesOfWorkspace(workspace: string): number[] {
   return out;
 }
 
-/** Each run the fake claude recorded in a session dir (argv, pid, env facts), oldest first. */
-export function fakeCalls(dir: string): Array<{ argv: string[]; pid: number; [k: string]: any }> {
-  const f = join(dir, "fake-claude.calls.jsonl");
+/** Each run a fake agent CLI (claude, codex, gemini) recorded in a session dir (argv, pid, env facts), oldest first. */
+export function fakeCalls(dir: string, cli = "claude"): Array<{ argv: string[]; pid: number; [k: string]: any }> {
+  const f = join(dir, `fake-${cli}.calls.jsonl`);
   let text = "";
   try {
     text = readFileSync(f, "utf8");

@@ -254,7 +254,7 @@ describe("doctor", () => {
   }
   const check = (report: any, id: string) => report.checks.find((c: any) => c.id === id);
 
-  test("healthy workspace with the fake claude on PATH: exit 0, claude's version, login unknown", async () => {
+  test("healthy workspace with the fake claude on PATH: exit 0, claude's version, logged in per `claude auth status`", async () => {
     const sb = box();
     await team(sb);
     const r = await run({ root: sb.root, env: doctorEnv(sb) }, ["doctor", "--json"]);
@@ -265,7 +265,7 @@ describe("doctor", () => {
     expect(check(report, "claude")).toMatchObject({ status: "ok" });
     expect(check(report, "claude").detail).toContain("2.1.197 (Claude Code)");
     expect(check(report, "claude").detail).toContain(join(FIXTURES, "claude"));
-    expect(check(report, "login").status).toBe("unknown");
+    expect(check(report, "claude").detail).toContain("logged in (claude.ai)");
     expect(["ok", "warn"]).toContain(check(report, "inotify").status);
     expect(check(report, "inotify").detail).toContain("max_user_watches");
     for (const id of ["workspace", "sessions", "requests", "orchestrator", "personas"]) expect({ id, status: check(report, id).status }).toEqual({ id, status: "ok" });
@@ -273,20 +273,23 @@ describe("doctor", () => {
     expect(readdirSync(sb.root).filter((f) => f.includes("fake-claude"))).toEqual([".fake-claude"]);
   });
 
-  test("an API key or a stored login is reported as such (never verified)", async () => {
+  test("a claude without `auth status`: an API key or a stored login is reported as such (never verified), else unknown", async () => {
     const sb = box();
     await team(sb);
-    const withKey = JSON.parse((await run({ root: sb.root, env: doctorEnv(sb, { ANTHROPIC_API_KEY: "sk-test" }) }, ["doctor", "--json"])).stdout);
-    expect(check(withKey, "login")).toMatchObject({ status: "ok" });
-    expect(check(withKey, "login").detail).toContain("ANTHROPIC_API_KEY");
+    const old = { FAKE_CLAUDE_NO_AUTH: "1" };
+    const withKey = JSON.parse((await run({ root: sb.root, env: doctorEnv(sb, { ...old, ANTHROPIC_API_KEY: "sk-test" }) }, ["doctor", "--json"])).stdout);
+    expect(check(withKey, "claude")).toMatchObject({ status: "ok" });
+    expect(check(withKey, "claude").detail).toContain("ANTHROPIC_API_KEY");
     expect(JSON.stringify(withKey)).not.toContain("sk-test");
 
-    const env = doctorEnv(sb);
+    const env = doctorEnv(sb, old);
+    const none = JSON.parse((await run({ root: sb.root, env }, ["doctor", "--json"])).stdout);
+    expect(check(none, "claude")).toMatchObject({ status: "unknown" });
     mkdirSync(join(env.HOME!, ".claude"));
     writeFileSync(join(env.HOME!, ".claude", ".credentials.json"), "{}");
     const stored = JSON.parse((await run({ root: sb.root, env }, ["doctor", "--json"])).stdout);
-    expect(check(stored, "login")).toMatchObject({ status: "ok" });
-    expect(check(stored, "login").detail).toContain(".credentials.json");
+    expect(check(stored, "claude")).toMatchObject({ status: "ok" });
+    expect(check(stored, "claude").detail).toContain(".credentials.json");
   });
 
   test("no claude on PATH, a corrupt session.json and a broken persona override fail: exit 1", async () => {
@@ -311,7 +314,7 @@ describe("doctor", () => {
     const human = await run({ root: sb.root, env: doctorEnv(sb, { PATH: emptyBin }) }, ["doctor"]);
     expect(human.code).toBe(1);
     expect(human.stdout).toContain("✖ claude");
-    expect(human.stdout).toContain("fix: install Claude Code");
+    expect(human.stdout).toContain("fix: install it (`npm install -g @anthropic-ai/claude-code`)");
     expect(human.stdout).toContain("3 checks failed");
   });
 

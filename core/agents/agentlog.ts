@@ -7,8 +7,17 @@
  * Totals are a pure function of the file (summed over every `result` line), so re-reading after
  * an orchestrator crash never counts a turn twice. Failure is judged on the last run only, by
  * `is_error` (never `subtype`: a failed turn can say `subtype:"success"`).
+ *
+ * Other CLIs (Codex, Gemini) write their own JSON lines; their runner's `translate` turns each
+ * into the Claude messages read here (a LogDialect), so totals, failures and `logs` are the same
+ * code for every CLI.
  */
 import { lstatOrUndefined, readRange } from "../base/fsx";
+import type { AgentFailure, AgentResult, LogDialect } from "./dialect";
+import { classifyFailure } from "./failures";
+
+export type { AgentFailure, AgentResult, FailureKind, LogDialect, RunResultView } from "./dialect";
+export { classifyFailure, classifyStderr, fatalOnStderr, oneLine } from "./failures";
 
 export interface AgentLogTotals {
   costUsd: number;
@@ -19,26 +28,6 @@ export interface AgentLogTotals {
   turns: number;
 }
 
-export interface AgentResult {
-  isError: boolean;
-  subtype: string;
-  /** `result`, or the `errors` list when a run failed before it began. */
-  text: string;
-  costUsd: number;
-  turns: number;
-  durationMs: number | null;
-  sessionId: string | null;
-}
-
-export type FailureKind = "auth" | "billing" | "model" | "session" | "permissions" | "transient" | "other";
-
-export interface AgentFailure {
-  kind: FailureKind;
-  /** Retrying cannot help: mark the session failed at once (the fix is in `reason`). */
-  fatal: boolean;
-  /** One line for a person, with the fix when there is one. */
-  reason: string;
-}
 
 export interface AgentLogSummary {
   totals: AgentLogTotals;
@@ -55,6 +44,8 @@ export interface AgentLogSummary {
   authFailure: string | null;
   /** The conversation id the agent CLI reported last. */
   agentSessionId: string | null;
+  /** Conversation ids with at least one turn that finished without error (those can be resumed). */
+  finishedConversations: string[];
   /** Lines that were not JSON objects. */
   garbageLines: number;
   /** Bytes consumed (complete lines only, plus the tail when finished). */
@@ -62,37 +53,17 @@ export interface AgentLogSummary {
 }
 
 export interface AgentLogEntry {
-  /** The line as written (without its newline). */
+  /** The line as written (without its newline); "" for messages a dialect held back until the end. */
   raw: string;
-  /** The parsed message; undefined for a line that is not a JSON object. */
+  /** The parsed line; undefined for a line that is not a JSON object. */
   value?: Record<string, any>;
+  /** What it means as Claude stream-json messages (the line itself for Claude's own output). */
+  messages: Record<string, any>[];
 }
 
 /** A line longer than this is dropped (counted as garbage) instead of held in memory. */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
-
-const RESTART_HINT = "then restart `claude-wrapper orchestrate`";
-
-const AUTH_ERRORS: Record<string, AgentFailure> = {
-  authentication_failed: {
-    kind: "auth",
-    fatal: true,
-    reason: `claude is not logged in: run \`claude\` and /login, or set ANTHROPIC_API_KEY, ${RESTART_HINT}`,
-  },
-  oauth_org_not_allowed: {
-    kind: "auth",
-    fatal: true,
-    reason: `claude's login belongs to an organization that may not use Claude Code (oauth_org_not_allowed): run \`claude\` and /login with another account, or set ANTHROPIC_API_KEY, ${RESTART_HINT}`,
-  },
-  billing_error: {
-    kind: "billing",
-    fatal: true,
-    reason: `claude reports a billing problem (billing_error: credit balance or plan): fix billing for the account, or /login with another one, ${RESTART_HINT}`,
-  },
-};
-
-const TRANSIENT_ERRORS = new Set(["rate_limit", "overloaded", "server_error"]);
 
 function num(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) ? v : 0;
@@ -131,90 +102,6 @@ export function assistantError(v: Record<string, any>): string | undefined {
   return undefined;
 }
 
-/**
- * What went wrong in one run, from its assistant `error` values and its result. Login and
- * billing failures are fatal (a restart fails the same way); connection trouble is transient.
- */
-export function classifyFailure(
-  errors: readonly string[],
-  result: (Pick<AgentResult, "isError" | "text"> & Partial<Pick<AgentResult, "subtype">>) | null,
-): AgentFailure | null {
-  const text = result?.text ?? "";
-  for (const e of errors) if (AUTH_ERRORS[e]) return AUTH_ERRORS[e]!;
-  if (/Not logged in|Please run \/login/i.test(text)) return AUTH_ERRORS.authentication_failed!;
-  if (/Invalid API key/i.test(text)) {
-    return {
-      kind: "auth",
-      fatal: true,
-      reason: `claude rejected the API key (Invalid API key): fix or unset ANTHROPIC_API_KEY, or run \`claude\` and /login, ${RESTART_HINT}`,
-    };
-  }
-  if (/credit balance is too low/i.test(text)) return AUTH_ERRORS.billing_error!;
-  if (errors.includes("model_not_found") || (result?.isError && /model.*not.*(found|exist|available)/i.test(text))) {
-    return {
-      kind: "model",
-      fatal: true,
-      reason: `the persona's model is not available to this account${text ? ` (${oneLine(text)})` : ""}: fix \`model:\` in the persona (<workspace>/personas/<persona>.md), ${RESTART_HINT}`,
-    };
-  }
-  if (/No conversation found with session ID/i.test(text)) {
-    return {
-      kind: "session",
-      fatal: true,
-      reason: `claude has no conversation to resume (${oneLine(text)}): its transcript under ~/.claude/projects is gone, or claude runs as another user or from another directory`,
-    };
-  }
-  const transient = errors.find((e) => TRANSIENT_ERRORS.has(e));
-  if (transient || /API Error: (Unable to connect|Overloaded|5\d\d)|rate limit/i.test(text)) {
-    if (!result || result.isError) {
-      return { kind: "transient", fatal: false, reason: `the API failed (${transient ?? "error"}${text ? `: ${oneLine(text)}` : ""}); retrying may help` };
-    }
-  }
-  if (result?.isError) return { kind: "other", fatal: false, reason: oneLine(text) || `the turn failed (is_error, ${result.subtype || "no subtype"})` };
-  if (errors.length && !result) return { kind: "other", fatal: false, reason: `the agent reported ${errors.join(", ")}` };
-  return null;
-}
-
-/**
- * What claude printed on stderr before any stream-json (bad flags, a reused session id, running
- * as root with --dangerously-skip-permissions). Feed it the stderr of the last run only.
- */
-export function classifyStderr(text: string): AgentFailure | null {
-  if (/Session ID .* is already in use/i.test(text)) {
-    return {
-      kind: "session",
-      fatal: false,
-      reason: "the claude conversation already exists (a first run was started before): resume it with --resume instead of --session-id",
-    };
-  }
-  if (/No conversation found with session ID/i.test(text)) return classifyFailure([], { isError: true, text: text.trim() });
-  if (/dangerously-skip-permissions cannot be used with root/i.test(text)) {
-    return {
-      kind: "permissions",
-      fatal: true,
-      reason: "claude refuses --dangerously-skip-permissions when run as root: run `claude-wrapper orchestrate` as a normal user, or set IS_SANDBOX=1 if this machine is a throwaway sandbox",
-    };
-  }
-  if (/Invalid session ID|system prompt file not found|unknown option|requires --verbose|error: option/i.test(text)) {
-    return { kind: "other", fatal: true, reason: `claude rejected how it was started: ${oneLine(text)}` };
-  }
-  if (/Not logged in|Invalid API key/i.test(text)) return classifyFailure([], { isError: true, text });
-  return null;
-}
-
-/** What one run printed on stderr (from byte `from` on), when it says no restart can help. */
-export function fatalOnStderr(path: string, from: number): string | undefined {
-  const size = lstatOrUndefined(path)?.size ?? 0;
-  if (size <= from) return undefined;
-  const failure = classifyStderr(readRange(path, from, Math.min(size, from + 64 * 1024)).toString("utf8"));
-  return failure?.fatal ? failure.reason : undefined;
-}
-
-function oneLine(text: string, max = 300): string {
-  const t = text.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
-
 /** Parse one line; a JSON message glued behind a broken tail (`garbage{"type":…}`) is salvaged. */
 export function parseLogLine(raw: string): Record<string, any> | undefined {
   const line = raw.trim();
@@ -240,12 +127,15 @@ interface RunState {
 
 /** Folds parsed lines into a summary; pure, so a reader and a one-shot pass agree. */
 class SummaryState {
+  constructor(private readonly dialect?: LogDialect) {}
   totals: AgentLogTotals = { costUsd: 0, inputTokens: 0, outputTokens: 0, turns: 0 };
   results = 0;
   runs = 0;
   garbage = 0;
   lastResult: AgentResult | null = null;
   agentSessionId: string | null = null;
+  /** Conversations with at least one turn that finished without error. */
+  finished = new Set<string>();
   run: RunState = { errors: [], result: null };
 
   add(v: Record<string, any> | undefined): void {
@@ -278,11 +168,12 @@ class SummaryState {
       this.lastResult = r;
       this.run.result = r;
       if (r.sessionId) this.agentSessionId = r.sessionId;
+      if (!r.isError && this.agentSessionId) this.finished.add(this.agentSessionId);
     }
   }
 
   summary(bytes: number): AgentLogSummary {
-    const failure = classifyFailure(this.run.errors, this.run.result);
+    const failure = classifyFailure(this.run.errors, this.run.result, this.dialect);
     return {
       totals: { ...this.totals, costUsd: Math.round(this.totals.costUsd * 1e8) / 1e8 },
       results: this.results,
@@ -292,6 +183,7 @@ class SummaryState {
       failure,
       authFailure: failure && (failure.kind === "auth" || failure.kind === "billing") ? failure.reason : null,
       agentSessionId: this.agentSessionId,
+      finishedConversations: [...this.finished],
       garbageLines: this.garbage,
       bytes,
     };
@@ -309,9 +201,16 @@ export class AgentLogReader {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private skipping = false;
-  private state = new SummaryState();
+  private state: SummaryState;
+  private translation: Record<string, any> = {};
 
-  constructor(public path: string) {}
+  /** `dialect`: how the CLI that writes the file reads as Claude stream-json (none: it is Claude's). */
+  constructor(
+    public path: string,
+    readonly dialect?: LogDialect,
+  ) {
+    this.state = new SummaryState(dialect);
+  }
 
   /** Complete lines written since the last call (none when the file is missing). */
   read(): AgentLogEntry[] {
@@ -348,6 +247,11 @@ export class AgentLogReader {
     this.carry = [];
     this.carryBytes = 0;
     this.skipping = false;
+    const held = this.dialect?.flush?.(this.translation) ?? [];
+    if (held.length) {
+      for (const m of held) this.state.add(m);
+      out.push({ raw: "", messages: held });
+    }
     return out;
   }
 
@@ -361,7 +265,8 @@ export class AgentLogReader {
     this.carry = [];
     this.carryBytes = 0;
     this.skipping = false;
-    this.state = new SummaryState();
+    this.state = new SummaryState(this.dialect);
+    this.translation = {};
   }
 
   private consume(chunk: Buffer, out: AgentLogEntry[]): void {
@@ -397,23 +302,29 @@ export class AgentLogReader {
 
   private take(raw: string, out: AgentLogEntry[]): void {
     const value = parseLogLine(raw);
-    this.state.add(value);
-    out.push(value ? { raw, value } : { raw });
+    if (!value) {
+      this.state.add(undefined);
+      out.push({ raw, messages: [] });
+      return;
+    }
+    const messages = this.dialect?.translate?.(value, this.translation) ?? [value];
+    for (const m of messages) this.state.add(m);
+    out.push({ raw, value, messages });
   }
 }
 
 /** Every entry of a log and its summary in one pass (a partial last line counts if it parses). */
-export function readAgentLog(path: string): { entries: AgentLogEntry[]; summary: AgentLogSummary } {
-  const reader = new AgentLogReader(path);
+export function readAgentLog(path: string, dialect?: LogDialect): { entries: AgentLogEntry[]; summary: AgentLogSummary } {
+  const reader = new AgentLogReader(path, dialect);
   const entries = reader.read();
   const tail = reader.finish();
-  entries.push(...tail.filter((e) => e.value));
+  entries.push(...tail.filter((e) => e.value || e.messages.length));
   return { entries, summary: reader.summary() };
 }
 
 /** Totals, last result and failure of a whole agent.jsonl (missing file: zeros). */
-export function summarizeAgentLog(path: string): AgentLogSummary {
-  const reader = new AgentLogReader(path);
+export function summarizeAgentLog(path: string, dialect?: LogDialect): AgentLogSummary {
+  const reader = new AgentLogReader(path, dialect);
   reader.read();
   reader.finish();
   return reader.summary();
@@ -423,6 +334,6 @@ export function summarizeAgentLog(path: string): AgentLogSummary {
  * Did the last run end with a result line? After an orchestrator crash this tells a finished
  * turn (the agent exited on its own) from one that was cut off. A missing log: false.
  */
-export function lastTurnFinished(path: string): boolean {
-  return summarizeAgentLog(path).lastTurnFinished;
+export function lastTurnFinished(path: string, dialect?: LogDialect): boolean {
+  return summarizeAgentLog(path, dialect).lastTurnFinished;
 }

@@ -16,7 +16,9 @@ export const simRunner: AgentRunner = {
   name: "sim",
   reports: "usd",
   choosesConversationId: true,
+  resumes: "any-run",
   argv: (turn: AgentTurn) => [...selfArgv(), "sim-agent", turn.first ? "--session-id" : "--resume", turn.agentSessionId ?? ""],
   env: (turn: AgentTurn) => ({ [SIM_PROMPT_ENV]: turn.prompt }),
   executable: () => undefined,
+  login: async () => ({ ok: true, detail: "built in: needs no account" }),
 };

@@ -23,3 +23,17 @@ export function turnPrompt(instructionsFile: string, first: boolean, offset: num
   }
   return `New instructions were added to your instructions.md:\n\n${news}`;
 }
+
+/**
+ * The prompt of a run that cannot continue the agent's conversation (see planConversation): it
+ * says so, and hands over the whole instructions.md, since nothing it was told before is known
+ * to the new conversation.
+ */
+export function freshStartPrompt(instructionsFile: string, size: number, why: string): string {
+  const end = Math.min(size, MAX_NEWS_BYTES);
+  const all = size > 0 ? readRange(instructionsFile, 0, end).toString("utf8").replace(/\0/g, "").trim() : "";
+  const head = `This is a fresh start: your earlier conversation cannot be continued (${why}), so you remember nothing of it. Read your tasks.md to see what is already done, then continue working on your assigned tasks.`;
+  if (!all) return head;
+  if (end < size) return `${head}\n\nEverything you were told is in your instructions.md (${Math.ceil(size / 1024)} KB, more than fits here: read it all there). It begins:\n\n${all}`;
+  return `${head}\n\nEverything you were told so far (your whole instructions.md):\n\n${all}`;
+}

@@ -5,9 +5,7 @@
  */
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { runnerFor } from "../agents/index";
-import { turnPrompt } from "../agents/turn";
-import type { AgentRunner } from "../agents/types";
+import { planTurn } from "../agents/plan-turn";
 import type { Timings } from "../base/config";
 import { crashPoint } from "../base/crash";
 import { errorMessage } from "../base/errors";
@@ -15,7 +13,6 @@ import { lstatOrUndefined } from "../base/fsx";
 import { processStartTime, spawnDetached, stopGroup } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
 import { ROSTER_FILE, archiveDirName, projectRoot } from "../workspace/paths";
-import { type Persona, modelFor } from "../workspace/personas";
 import { writeRoster } from "../workspace/roster";
 import { agentPath } from "../agents/self";
 import { dropReservation, finishSession, reserveSession, takeRequest } from "../workspace/requests";
@@ -30,8 +27,8 @@ import type { Action, World } from "./reconcile";
 export interface ActuatorOptions {
   workspace: string;
   skipPermissions: boolean;
-  /** Run every session with this runner instead of its persona's (`orchestrate --agent`). */
-  runner?: AgentRunner;
+  /** `orchestrate --agent`: every session runs this agent CLI. */
+  runFlag?: string;
   budgetUsd: number;
   timings: Timings;
   emit: Emit;
@@ -243,10 +240,6 @@ export class Actuator {
     this.o.again();
   }
 
-  private runnerFor(persona: Persona): AgentRunner {
-    return this.o.runner ?? runnerFor(persona.agent);
-  }
-
   /** Record how many bytes of instructions.md the agent has been handed. */
   private handed(id: string, size: number): void {
     writeTracker(this.dir(id), { instructionsOffset: size });
@@ -263,9 +256,26 @@ export class Actuator {
       this.o.emit("failed", { ...this.who(rec), reason: why });
       return;
     }
-    let runner: AgentRunner;
+    const size = lstatOrUndefined(instructionsPath(dir))?.size ?? 0;
+    const root = projectRoot(this.ws);
+    let plan: ReturnType<typeof planTurn>;
     try {
-      runner = this.runnerFor(persona);
+      // CLI, model, resume or fresh start, prompt: decided by planTurn.
+      plan = planTurn({
+        workspace: this.ws,
+        projectRoot: root,
+        cwd: root,
+        dir,
+        rec,
+        persona,
+        team: readTeam(this.ws),
+        runFlag: this.o.runFlag,
+        log: this.observer.log(id) ?? { agentSessionId: null, finishedConversations: [] },
+        instructionsPath: instructionsPath(dir),
+        instructionsSize: size,
+        instructionsOffset: readTracker(dir).instructionsOffset,
+        skipPermissions: this.o.skipPermissions,
+      });
     } catch (err) {
       // A persona naming an agent CLI we do not know: no retry can help until it is fixed.
       const where = persona.source === "workspace" ? join(this.ws, "personas", `${persona.name}.md`) : `the built-in persona ${persona.name}`;
@@ -274,9 +284,7 @@ export class Actuator {
       this.o.emit("failed", { ...this.who(rec), reason: why });
       return;
     }
-    const first = rec.runs === 0;
-    const size = lstatOrUndefined(instructionsPath(dir))?.size ?? 0;
-    const prompt = turnPrompt(instructionsPath(dir), first, readTracker(dir).instructionsOffset, size);
+    const { runner, turn, fields } = plan;
     // Intent first: a crash after this line leaves `active` with no PID, and the next pass looks
     // for the agent by its environment, then by its output (see `launch`), before it would ever
     // start a second one.
@@ -284,25 +292,8 @@ export class Actuator {
     const stderrPath = join(dir, "agent.stderr.log");
     const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
     const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
-    const agentSessionId = rec.agentSessionId ?? (runner.choosesConversationId ? crypto.randomUUID() : null);
-    const model = modelFor(persona, readTeam(this.ws)) ?? null;
-    rec = this.save({ ...rec, status: "active", pid: null, pidStartTime: null, agentSessionId, error: null, retryAt: null, launch, agent: runner.name, model });
+    rec = this.save({ ...rec, status: "active", pid: null, pidStartTime: null, ...fields, error: null, retryAt: null, launch });
     crashPoint("spawn:intent");
-    const root = projectRoot(this.ws);
-    const turn = {
-      sessionId: id,
-      sessionDir: dir,
-      workspace: this.ws,
-      projectRoot: root,
-      cwd: root,
-      persona,
-      agentSessionId,
-      first,
-      prompt,
-      personaInstructionsPath: join(dir, "persona-instructions.md"),
-      model: model ?? undefined,
-      skipPermissions: this.o.skipPermissions,
-    };
     let child: ReturnType<typeof spawnDetached>;
     try {
       child = spawnDetached({
@@ -328,7 +319,7 @@ export class Actuator {
       return;
     }
     crashPoint("spawn:started");
-    this.procs.child(id, child.pid, child.startTime, child.exited, { path: stderrPath, from: stderrOffset });
+    this.procs.child(id, child.pid, child.startTime, child.exited, { path: stderrPath, from: stderrOffset, runner });
     // What it was handed first: until `launch` is cleared, a crash is recovered through it.
     this.handed(id, size);
     rec = this.save({ ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString(), launch: null });

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { AgentLogReader, type AgentLogSummary } from "../agents/agentlog";
+import { dialectFor } from "../agents/index";
 import { fileIdentity, lstatOrUndefined } from "../base/fsx";
 import { agentsByEnvironment, isOurProcess } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
@@ -92,6 +93,11 @@ export class Observer {
   /** Every live session's record as last read or written. */
   records(): SessionRecord[] {
     return [...this.cache.values()].map((c) => c.rec);
+  }
+
+  /** What the session's agent log says so far (conversation ids, finished turns). */
+  log(id: string): AgentLogSummary | undefined {
+    return this.cache.get(id)?.log;
   }
 
   record(id: string): SessionRecord | undefined {
@@ -272,8 +278,10 @@ export class Observer {
     const tasks = tasksFresh ? readTasks(tasksPath) : prev.tasks;
     const logPath = join(dir, "agent.jsonl");
     const logKey = fileIdentity(logPath);
-    const reader = prev?.reader ?? new AgentLogReader(logPath);
-    if (!prev || prev.logKey !== logKey) reader.read();
+    // The log is read in the dialect of the CLI that ran last (rec.agent, recorded at spawn).
+    const dialect = dialectFor(rec.agent);
+    const reader = prev?.reader.dialect === dialect ? prev.reader : new AgentLogReader(logPath, dialect);
+    if (!prev || prev.logKey !== logKey || reader !== prev.reader) reader.read();
     const trackerKey = fileIdentity(join(dir, "tracker.json"));
     const c: Cached = {
       rec,

@@ -5,13 +5,15 @@
  */
 import { join, relative, sep } from "node:path";
 import { runnerFor } from "../agents/index";
-import type { AgentRunner } from "../agents/types";
+import { agentsInUse } from "../agents/choose";
+import { requireAgentLogins } from "../agents/login";
 import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { isOurProcess, stopGroup } from "../processes/proc";
 import { type WorkspaceLock, liveOrchestrator, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
-import { ROSTER_FILE } from "../workspace/paths";
+import { ROSTER_FILE, projectRoot } from "../workspace/paths";
+import { readTeam } from "../workspace/team-file";
 import { loadPersonas } from "../workspace/personas";
 import { readAllSessions } from "../workspace/store";
 import { Actuator } from "./actuate";
@@ -68,10 +70,11 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
-    const override = this.opts.agent ? runnerFor(this.opts.agent) : undefined;
+    // An unknown --agent is a usage mistake, said before anything is locked.
+    if (this.opts.agent) runnerFor(this.opts.agent);
     this.lock = await lockWorkspace(this.ws, "orchestrator", this.t.lockWaitMs);
     try {
-      await this.preflight(override);
+      await this.preflight();
       writeOrchestratorPid(this.ws, undefined, this.opts.budgetUsd ? { budgetUsd: this.opts.budgetUsd } : {});
     } catch (err) {
       this.lock.release();
@@ -81,7 +84,7 @@ export class Orchestrator {
       {
         workspace: this.ws,
         skipPermissions: this.opts.skipPermissions,
-        runner: override,
+        runFlag: this.opts.agent,
         budgetUsd: this.opts.budgetUsd,
         timings: this.t,
         emit: this.opts.emit,
@@ -114,33 +117,18 @@ export class Orchestrator {
   }
 
   /**
-   * Before any agent starts: every agent CLI the team uses is there, its personas are sound,
-   * and it can run (logged in), asked without spending anything.
+   * Before any agent starts: every agent CLI the team uses is on PATH and can run (logged in),
+   * asked without spending anything. One line with the fix, exit 1, no agent started.
    */
-  private async preflight(override: AgentRunner | undefined): Promise<void> {
-    const personas = loadPersonas(this.ws);
-    const runners = new Map<string, AgentRunner>();
-    if (override) runners.set(override.name, override);
-    else {
-      for (const p of personas.values()) {
-        try {
-          runners.set(p.agent, runnerFor(p.agent));
-        } catch (err) {
-          const where = p.source === "workspace" ? join(this.ws, "personas", `${p.name}.md`) : `the built-in persona ${p.name}`;
-          throw new UserError(`${where}: ${errorMessage(err)}; fix \`agent:\` there`, 2);
-        }
-      }
-    }
-    for (const runner of runners.values()) {
+  private async preflight(): Promise<void> {
+    const runners = agentsInUse(loadPersonas(this.ws).values(), readTeam(this.ws), this.opts.agent);
+    for (const runner of runners) {
       const exe = runner.executable();
       if (exe && !Bun.which(exe)) {
-        throw new UserError(`\`${exe}\` is not on PATH; install it (see \`claude-wrapper doctor\`) or try \`claude-wrapper demo\``, 1);
-      }
-      const login = await runner.login?.(process.env);
-      if (login && !login.ok) {
-        throw new UserError(`${runner.name} cannot run: ${login.detail}${login.fix ? `; ${login.fix}` : ""} (no agent was started)`, 1);
+        throw new UserError(`\`${exe}\` is not on PATH; install it (${runner.install ?? `install ${exe}`}) or try \`claude-wrapper demo\``, 1);
       }
     }
+    await requireAgentLogins(runners, process.env, { cwd: projectRoot(this.ws) });
   }
 
   /** The safety-net resync; without a working watcher it is the loop, every 2 s at most. */

@@ -4,6 +4,8 @@
  * runs only while there are any). Holds facts, decides nothing.
  */
 import { fatalOnStderr } from "../agents/agentlog";
+import { dialectFor } from "../agents/index";
+import type { AgentRunner } from "../agents/types";
 import { isOurProcess } from "../processes/proc";
 
 export interface Proc {
@@ -38,11 +40,11 @@ export class ProcessTable {
     return [...this.procs].filter(([, p]) => !p.exit);
   }
 
-  child(id: string, pid: number, startTime: string, exited: Promise<{ code: number | null; signal: string | null }>, stderr: { path: string; from: number }): void {
+  child(id: string, pid: number, startTime: string, exited: Promise<{ code: number | null; signal: string | null }>, stderr: { path: string; from: number; runner: AgentRunner }): void {
     const proc: Proc = { pid, startTime, adopted: false };
     this.procs.set(id, proc);
     void exited.then((exit) => {
-      if (exit.code !== 0) proc.fatal = fatalOnStderr(stderr.path, stderr.from);
+      if (exit.code !== 0) proc.fatal = fatalOnStderr(stderr.path, stderr.from, dialectFor(stderr.runner.name));
       proc.exit = exit;
       this.changed(id);
     });

@@ -1,21 +1,22 @@
 /**
  * `doctor`: what stands between this machine and a working team, checked without spending a
  * token. Each check says ok / warn / fail / unknown with the fix; only `fail` makes it exit 1.
- * Where a thing cannot be told from outside (is claude really logged in?) it says "unknown"
- * rather than guessing.
+ * Where a thing cannot be told from outside (a CLI with no way to ask whether it is logged in)
+ * it says "unknown" rather than guessing.
  */
 import { plural } from "../views/format";
 import { readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../base/errors";
-import { lstatOrUndefined, readJson, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
+import { checkAgents } from "./doctor-agents";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { type PersonaProblem, builtInPersonaNames, loadPersonaSet, loadPersonas, personasDir } from "../workspace/personas";
 import { isOurProcess } from "../processes/proc";
 import { inspectRequest } from "../workspace/requests";
 import { LIVE_STATUSES, readSession } from "../workspace/session";
-import { listEntries } from "../workspace/paths";
+import { listEntries, projectRoot } from "../workspace/paths";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
 
@@ -40,85 +41,8 @@ export interface DoctorOptions {
   plannedAgents?: number;
   env?: Record<string, string | undefined>;
   home?: string;
-  /** Seconds `claude --version` may take. */
+  /** How long an agent CLI's `--version` or login probe may take. */
   versionTimeoutMs?: number;
-}
-
-async function runWithTimeout(argv: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  return { code: timedOut ? null : code, stdout, stderr, timedOut };
-}
-
-/** Which agent CLIs the personas use (claude unless a persona says otherwise). */
-function agentsInUse(workspace: string): Set<string> {
-  const out = new Set<string>();
-  for (const p of loadPersonas(workspace).values()) out.add(p.agent);
-  return out;
-}
-
-async function checkClaude(opts: DoctorOptions, env: Record<string, string | undefined>): Promise<Check> {
-  const title = "claude";
-  const path = Bun.which("claude", { PATH: env.PATH ?? "" });
-  if (!path) {
-    return {
-      id: "claude",
-      title,
-      status: "fail",
-      detail: "claude is not on PATH",
-      fix: "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or put its directory on PATH",
-    };
-  }
-  let r: Awaited<ReturnType<typeof runWithTimeout>>;
-  try {
-    r = await runWithTimeout([path, "--version"], env, opts.versionTimeoutMs ?? 10_000);
-  } catch (err) {
-    return { id: "claude", title, status: "fail", detail: `${path} could not be run: ${errorMessage(err)}`, fix: "reinstall Claude Code" };
-  }
-  if (r.timedOut) {
-    return { id: "claude", title, status: "fail", detail: `${path} --version did not answer within ${Math.round((opts.versionTimeoutMs ?? 10_000) / 1000)} s`, fix: "run `claude --version` by hand to see what it waits for" };
-  }
-  const version = /\d+\.\d+\.\d+/.exec(r.stdout)?.[0];
-  if (r.code !== 0 || !version) {
-    const said = (r.stderr || r.stdout).trim().split("\n")[0] ?? "";
-    return { id: "claude", title, status: "fail", detail: `${path} --version failed (exit ${r.code})${said ? `: ${said}` : ""}`, fix: "reinstall Claude Code" };
-  }
-  return { id: "claude", title, status: "ok", detail: `${r.stdout.trim().split("\n")[0]} at ${path}` };
-}
-
-/** Login state as far as files and env can tell, without a request that costs anything. */
-export function checkLogin(env: Record<string, string | undefined>, home: string, platform = process.platform): Check {
-  const title = "login";
-  const set = (k: string) => Boolean(env[k]?.trim());
-  if (set("ANTHROPIC_API_KEY")) return { id: "login", title, status: "ok", detail: "ANTHROPIC_API_KEY is set (not verified: a wrong key fails on the first turn)" };
-  if (set("ANTHROPIC_AUTH_TOKEN")) return { id: "login", title, status: "ok", detail: "ANTHROPIC_AUTH_TOKEN is set (not verified)" };
-  if (set("CLAUDE_CODE_OAUTH_TOKEN")) return { id: "login", title, status: "ok", detail: "CLAUDE_CODE_OAUTH_TOKEN is set (not verified)" };
-  if (set("CLAUDE_CODE_USE_BEDROCK") || set("CLAUDE_CODE_USE_VERTEX") || set("CLAUDE_CODE_USE_FOUNDRY")) {
-    return { id: "login", title, status: "unknown", detail: "a cloud provider (Bedrock/Vertex/Foundry) is selected; its credentials are not checked here" };
-  }
-  const configDir = env.CLAUDE_CONFIG_DIR || join(home, ".claude");
-  const creds = join(configDir, ".credentials.json");
-  if (lstatOrUndefined(creds)?.isFile()) return { id: "login", title, status: "ok", detail: `logged in: ${creds} exists (not verified: an expired login fails on the first turn)` };
-  for (const file of [join(env.CLAUDE_CONFIG_DIR || home, ".claude.json"), join(configDir, ".claude.json")]) {
-    const cfg = readJson<Record<string, unknown>>(file);
-    if (cfg && typeof cfg === "object" && cfg.oauthAccount) return { id: "login", title, status: "ok", detail: `logged in: ${file} names an account (not verified)` };
-  }
-  const settings = readJson<Record<string, unknown>>(join(configDir, "settings.json"));
-  if (settings && typeof settings === "object" && settings.apiKeyHelper) return { id: "login", title, status: "ok", detail: "an apiKeyHelper is configured in settings.json (not verified)" };
-  const where = platform === "darwin" ? " (on macOS a login lives in the Keychain, which is not read here)" : "";
-  return {
-    id: "login",
-    title,
-    status: "unknown",
-    detail: `no ANTHROPIC_API_KEY and no stored login found${where}`,
-    fix: "if agents fail with \"Not logged in\": run `claude` and /login, or set ANTHROPIC_API_KEY",
-  };
 }
 
 function readNumber(path: string): number | undefined {
@@ -324,11 +248,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const exists = lstatOrUndefined(workspace)?.isDirectory() ?? false;
   const checks: Check[] = [];
 
-  const agents = exists ? agentsInUse(workspace) : new Set(["claude"]);
-  if (agents.has("claude")) {
-    checks.push(await checkClaude(opts, env));
-    checks.push(checkLogin(env, home));
-  }
+  checks.push(...(await checkAgents({ workspace, exists, env, home, projectRoot: projectRoot(workspace), timeoutMs: opts.versionTimeoutMs })));
 
   const live = exists
     ? listEntries(workspace).filter((e) => {

@@ -182,6 +182,9 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
 export interface StartOptions {
   /** Model per persona (`--model-for intern=haiku`), recorded in .team.json. */
   modelFor?: Record<string, string>;
+  /** Agent CLI and model for the whole team (`--agent/--model`); persona files still win. */
+  agent?: string;
+  model?: string;
   /** Start although the workspace holds a paused team (it stays on disk). */
   fresh?: boolean;
 }
@@ -216,7 +219,14 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
     }
     const now = new Date();
     const perPersona = opts.modelFor && Object.keys(opts.modelFor).length ? opts.modelFor : undefined;
-    const team = { id: String(now.getTime()), goal, startedAt: now.toISOString(), ...(perPersona ? { modelFor: perPersona } : {}) };
+    const team = {
+      id: String(now.getTime()),
+      goal,
+      startedAt: now.toISOString(),
+      ...(opts.agent ? { agent: opts.agent } : {}),
+      ...(opts.model ? { model: opts.model } : {}),
+      ...(perPersona ? { modelFor: perPersona } : {}),
+    };
     writeTeam(workspace, team);
     const personas = loadPersonas(workspace);
     const members = teamMembers(goal, engineers, interns);

@@ -31,6 +31,8 @@ export interface SessionRow {
   costUsd: number;
   inputTokens: number;
   outputTokens: number;
+  /** The agent CLI of its latest run (null: not run yet, or run before this was recorded). */
+  agent: string | null;
   requestedBy: string | null;
   error: string | null;
   archived: boolean;
@@ -90,6 +92,7 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
     costUsd: rec.costUsd,
     inputTokens: rec.inputTokens,
     outputTokens: rec.outputTokens,
+    agent: rec.agent ?? null,
     requestedBy: rec.requestedBy,
     error: rec.error,
     archived,

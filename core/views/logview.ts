@@ -1,12 +1,14 @@
 /**
- * `logs`: an agent's agent.jsonl (Claude's stream-json) rendered for a person — what it said,
+ * `logs`: an agent's agent.jsonl (Claude's stream-json, or another CLI's output translated to it
+ * by the session's log dialect) rendered for a person — what it said,
  * which tools it ran, what came back, how each run ended and what it cost — or the raw lines.
  * Following uses @parcel/watcher events on the session dir; a one-second check is the safety net
  * that also notices the dir being archived (renamed to `<id>-completed`) under us.
  */
-import { plural } from "./format";
+import { formatTokens, plural } from "./format";
 import { isAbsolute, join, relative } from "node:path";
-import { type AgentLogEntry, AgentLogReader, assistantError, classifyFailure, parseResult } from "../agents/agentlog";
+import { type AgentLogEntry, AgentLogReader, type LogDialect, assistantError, classifyFailure, parseResult } from "../agents/agentlog";
+import { dialectFor } from "../agents/index";
 import { lstatOrUndefined } from "../base/fsx";
 import type { SessionRow } from "./listing";
 import { isOurProcess } from "../processes/proc";
@@ -39,6 +41,8 @@ export interface RenderOptions {
   cwd?: string;
   /** Characters of a tool result to show before cutting it short. */
   resultChars?: number;
+  /** The CLI whose failures the fix lines speak of (default: Claude Code). */
+  dialect?: LogDialect;
 }
 
 function clip(s: string, max: number): string {
@@ -62,6 +66,7 @@ export function describeToolUse(name: string, input: Record<string, any> | undef
     case "Read":
     case "Write":
     case "Edit":
+    case "Delete":
     case "MultiEdit":
     case "NotebookEdit":
       return `${name} ${shortPath(i.file_path ?? i.notebook_path, cwd)}`;
@@ -108,21 +113,34 @@ function money(usd: number): string {
   return `$${usd.toFixed(usd >= 1 ? 2 : 4)}`;
 }
 
-/** The lines one stream-json message becomes (none for messages a person does not need). */
+/** What a run cost: dollars, or tokens for a CLI that reports no price (no total_cost_usd). */
+function spent(v: Record<string, any>, costUsd: number): string {
+  if (typeof v.total_cost_usd === "number") return money(costUsd);
+  const u = v.usage ?? {};
+  const n = (k: string) => (typeof u[k] === "number" ? u[k] : 0);
+  return `${formatTokens(n("input_tokens") + n("cache_read_input_tokens") + n("cache_creation_input_tokens"))} in / ${formatTokens(n("output_tokens"))} out tokens`;
+}
+
+/** The lines one log line becomes (none for messages a person does not need). */
 export function renderEntry(entry: AgentLogEntry, opts: RenderOptions = {}): string[] {
+  if (!entry.value && entry.raw) return [(opts.palette ?? plain).dim(`? ${clip(entry.raw, 160)}`)];
+  return entry.messages.flatMap((m) => renderMessage(m, opts));
+}
+
+/** The lines one Claude stream-json message becomes. */
+export function renderMessage(v: Record<string, any>, opts: RenderOptions = {}): string[] {
   const p = opts.palette ?? plain;
-  const v = entry.value;
-  if (!v) return [p.dim(`? ${clip(entry.raw, 160)}`)];
   switch (v.type) {
     case "system": {
       if (v.subtype === "init") {
-        const bits = [v.model && `model ${v.model}`, v.permissionMode && `permissions ${v.permissionMode}`, v.session_id && `conversation ${v.session_id}`];
+        const bits = [v.agent, v.model && `model ${v.model}`, v.permissionMode && `permissions ${v.permissionMode}`, v.session_id && `conversation ${v.session_id}`];
         return [p.cyan(`▶ run started · ${bits.filter(Boolean).join(" · ")}`)];
       }
       if (v.subtype === "api_retry") {
         const wait = typeof v.retry_delay_ms === "number" ? ` in ${(v.retry_delay_ms / 1000).toFixed(1)} s` : "";
         return [p.dim(`… API retry ${v.attempt ?? "?"}/${v.max_retries ?? "?"}${wait}${v.error ? ` (${clip(String(v.error), 80)})` : ""}`)];
       }
+      if (v.subtype === "notice" && typeof v.text === "string" && v.text.trim()) return [p.dim(`! ${clip(v.text, 200)}`)];
       return [];
     }
     case "assistant": {
@@ -156,10 +174,10 @@ export function renderEntry(entry: AgentLogEntry, opts: RenderOptions = {}): str
     }
     case "result": {
       const r = parseResult(v);
-      const facts = [plural(r.turns, "turn"), money(r.costUsd)];
+      const facts = [plural(r.turns, "turn"), spent(v, r.costUsd)];
       if (r.durationMs !== null) facts.push(`${(r.durationMs / 1000).toFixed(1)} s`);
       if (!r.isError) return [p.green(`✔ done · ${facts.join(" · ")}`)];
-      const failure = classifyFailure([], r);
+      const failure = classifyFailure([], r, opts.dialect);
       const lines = [p.red(`✖ failed (${r.subtype || "error"}) · ${facts.join(" · ")}: ${clip(r.text || "no message", 300)}`)];
       if (failure && failure.reason !== clip(r.text, 300)) lines.push(p.red(`  fix: ${failure.reason}`));
       return lines;
@@ -205,9 +223,11 @@ export async function showSessionLog(o: ShowLogOptions): Promise<Ended | "done">
   const { row, workspace } = o;
   const liveDir = row.archived ? row.dir : join(workspace, row.id);
   const archiveDir = join(workspace, archiveDirName(row.id));
-  const reader = new AgentLogReader(join(row.dir, AGENT_LOG));
+  const dialect = dialectFor(row.agent);
+  const reader = new AgentLogReader(join(row.dir, AGENT_LOG), dialect);
+  if (!o.json) o.render = { ...o.render, dialect };
   const drain = () => emit(reader.read(), o);
-  const finish = () => emit(reader.finish().filter((e) => e.value), o);
+  const finish = () => emit(reader.finish().filter((e) => e.value || e.messages.length), o);
 
   if (!o.follow || row.archived) {
     if (!lstatOrUndefined(reader.path)) o.note(`${row.id} has no agent output yet (status: ${row.status})`);

@@ -2,6 +2,7 @@
  * Human renderings of the team (`attach --list`, `team status`, `track`): plain text, coloured
  * only through the Paint passed in, so pipes and NO_COLOR get the same layout without escapes.
  */
+import { reportsTokensOnly } from "../agents/index";
 import type { SessionRow } from "./listing";
 import { type Paint, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
 import type { StatusRow, TeamSnapshot } from "./status";
@@ -53,9 +54,16 @@ function orchestratorLine(s: TeamSnapshot, p: Paint): string {
     : `orchestrator ${p.dim("not running")}`;
 }
 
+/** Codex and Gemini report tokens, no price: their cost is said in tokens, never as $0. */
+function costCell(r: SessionRow): string {
+  return reportsTokensOnly(r.agent) ? `${formatTokens(r.inputTokens + r.outputTokens)} tokens` : formatCost(r.costUsd);
+}
+
 function totalsLine(s: TeamSnapshot): string {
   const t = s.totals;
-  return `tasks ${t.tasksDone}/${t.tasksTotal} · cost ${formatCost(t.costUsd)} · tokens ${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`;
+  const tokenOnly = s.sessions.filter((r) => reportsTokensOnly(r.agent)).length;
+  const cost = `${formatCost(t.costUsd)}${tokenOnly ? ` (+ ${plural(tokenOnly, "session")} reporting tokens only)` : ""}`;
+  return `tasks ${t.tasksDone}/${t.tasksTotal} · cost ${cost} · tokens ${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`;
 }
 
 function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] {
@@ -67,7 +75,7 @@ function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] 
       r.name,
       statusText(r, p),
       `${r.tasksDone}/${r.tasksTotal}`,
-      formatCost(r.costUsd),
+      costCell(r),
       formatDuration(r.runtimeMs),
       ...(activity ? [formatTime(r.lastActivityAt, true)] : []),
       r.model ?? "default",

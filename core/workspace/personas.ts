@@ -31,6 +31,8 @@ export interface Persona {
   allowedTools: string[];
   /** Agent CLI that runs it (`claude` by default). */
   agent: string;
+  /** The agent its frontmatter names, if any (a team's `--agent` applies where it names none). */
+  declaredAgent?: string;
   body: string;
   source: "built-in" | "workspace";
 }
@@ -156,7 +158,7 @@ export function checkPersona(name: string, source: string, origin: Persona["sour
   if (unknown.length) warnings.push(`unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `{{${k}}}`).join(", ")} (left as written)`);
   if (errors.length) return { errors, warnings };
   return {
-    persona: { name, label: label ?? name, canRequest, model, permissionMode, allowedTools, agent, body, source: origin },
+    persona: { name, label: label ?? name, canRequest, model, permissionMode, allowedTools, agent, declaredAgent: text("agent", raw.agent, []), body, source: origin },
     errors,
     warnings,
   };
