@@ -10,12 +10,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { knownRunners } from "../agents";
 import { errorMessage } from "../base/errors";
-import { lstatOrUndefined, readJson, readTextCapped, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, readJson, writeFileAtomic } from "../base/fsx";
+import { readText } from "../base/read-text";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { builtInPersonaNames, loadPersonas, parsePersona, personasDir } from "../workspace/personas";
 import { isOurProcess } from "../processes/proc";
 import { inspectRequest } from "../workspace/requests";
-import { LIVE_STATUSES, readSession } from "../workspace/session";
+import { LIVE_STATUSES, isStandIn, readSession } from "../workspace/session";
 import { isPersonaName, listEntries } from "../workspace/paths";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
@@ -239,7 +240,7 @@ function checkSessions(workspace: string, orchestratorLive: boolean): Check {
     }
     if (e.kind === "archive") archived++;
     else sessions++;
-    if (rec.status === "failed" && rec.error && /^session\.json (is corrupt|is not an object|has an unknown status)/.test(rec.error)) {
+    if (isStandIn(rec)) {
       corrupt.push(`${e.dir} (${rec.error})`);
       continue;
     }
@@ -313,7 +314,7 @@ function checkPersonas(workspace: string): Check {
       warnings.push(`${file}: ignored (a persona name is lowercase words joined by dashes, without "-request")`);
       continue;
     }
-    const text = readTextCapped(join(dir, file), 256 * 1024);
+    const text = readText(join(dir, file), 256 * 1024);
     if (text === undefined) {
       failures.push(`${file}: unreadable`);
       continue;

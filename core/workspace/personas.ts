@@ -4,7 +4,7 @@ import engineeringManager from "../../personas/engineering-manager.md" with { ty
 import intern from "../../personas/intern.md" with { type: "text" };
 import softwareEngineer from "../../personas/software-engineer.md" with { type: "text" };
 import solutionsArchitect from "../../personas/solutions-architect.md" with { type: "text" };
-import { readTextCapped } from "../base/fsx";
+import { readText } from "../base/read-text";
 import { isPersonaName } from "./paths";
 
 /** Built-in templates, embedded in the binary so it runs copied alone. */
@@ -110,7 +110,7 @@ export function loadPersonas(workspace: string): Map<string, Persona> {
     if (!file.endsWith(".md")) continue;
     const name = file.slice(0, -3);
     if (!isPersonaName(name) || name.includes("-request")) continue;
-    const text = readTextCapped(join(personasDir(workspace), file), 256 * 1024);
+    const text = readText(join(personasDir(workspace), file), 256 * 1024);
     if (text === undefined) continue;
     try {
       out.set(name, parsePersona(name, text, "workspace"));
