@@ -20,7 +20,7 @@ import { type Persona, loadPersonas } from "../workspace/personas";
 import { readGoal } from "../workspace/team-file";
 import { agentsByEnvironment, isOurProcess, processStartTime, spawnDetached, stopGroup } from "../processes/proc";
 import { type Action, type ProcState, type RequestObs, type SessionObs, reconcile } from "./reconcile";
-import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, reserveSession, takeRequest } from "../workspace/requests";
+import { CLAIMED_REQUEST, dropReservation, finishSession, inspectRequest, liveNames, reserveSession, takeRequest } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker, writeSession, writeTracker } from "../workspace/session";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
 import { turnPrompt } from "../agents/turn";
@@ -279,9 +279,10 @@ export class Orchestrator {
     }
 
     const requests: RequestObs[] = [];
+    const live = liveNames(sessions.map((s) => s.rec)); // wt-faults: a request may not take a live session's name
     for (const e of entries) {
       if (e.kind !== "request") continue;
-      let state = inspectRequest(this.ws, e, this.personas, now);
+      let state = inspectRequest(this.ws, e, this.personas, now, live);
       if (state.kind !== "invalid") this.rejected.delete(e.dir);
       if (state.kind === "waiting" && !Number.isFinite(state.recheckAt)) {
         const at = this.youngRecheck(e.dir, now);
