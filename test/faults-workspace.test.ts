@@ -22,6 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { SENT_MARKS, appendInstructionsOnce } from "../core/workspace/instructions";
 import { newSessionRecord, writeSession } from "../core/workspace/session";
 import {
   type Sandbox,
@@ -185,6 +186,27 @@ describe("a teammate's notice to its requester", () => {
     expect(after.head.slice(0, head.length)).toBe(head);
     expect(after.tail.match(/Teammate intern-\d+ \(job\) completed all its tasks/g)).toHaveLength(1);
     expect(after.tail).toMatch(/## Instructions from orchestrator \([^)]+\)\n\nTeammate intern-\d+ \(job\) completed[^\n]*\n\n$/);
+  });
+});
+
+describe("once-only blocks (the notices' idempotency)", () => {
+  test("told once however often repeated; a block recorded but never written (a crash between) is written; bounded on a 1 GB file", async () => {
+    fresh();
+    const dir = join(sb.root, "s");
+    mkdirSync(dir);
+    const file = join(dir, "instructions.md");
+    writeFileSync(file, "## Instructions from user\n\nstart\n\n");
+    truncateSync(file, 1024 ** 3);
+    const once = () => appendInstructionsOnce(dir, "orchestrator", "Teammate x-1 (x) completed all its tasks.", "Teammate x-1 (x) completed");
+    expect(await once()).toBe(true);
+    expect(await once()).toBe(false);
+    const size = statSync(file).size;
+    expect(ends(file).tail.match(/Teammate x-1 \(x\) completed/g)).toHaveLength(1);
+    // The record says it was appended at the end, but the block is not there.
+    writeFileSync(join(dir, SENT_MARKS), JSON.stringify({ "Teammate x-1 (x) completed": size }));
+    expect(await once()).toBe(true);
+    expect(ends(file).tail.match(/Teammate x-1 \(x\) completed/g)).toHaveLength(2);
+    expect(await once()).toBe(false);
   });
 });
 

@@ -498,7 +498,8 @@ export class Orchestrator {
       case "notify-failed":
         return this.inBackground(a.session, async () => {
           const rec = this.current(a.session);
-          await notifyRequester(this.ws, rec, "failed");
+          const undelivered = await notifyRequester(this.ws, rec, "failed"); // wt-faults: an inbox that cannot be appended to is reported
+          if (undelivered) this.opts.warn(undelivered);
           this.save({ ...this.current(a.session), notified: true });
         });
       case "budget-exhausted":
@@ -719,7 +720,8 @@ export class Orchestrator {
    * (idempotent) means a crash in between repeats the telling, never skips it.
    */
   private async archive(rec: SessionRecord): Promise<void> {
-    await notifyRequester(this.ws, rec, "completed");
+    const undelivered = await notifyRequester(this.ws, rec, "completed"); // wt-faults: an inbox that cannot be appended to is reported
+    if (undelivered) this.opts.warn(undelivered);
     crashPoint("complete:notified");
     const archive = archiveDirName(rec.id);
     renameSync(this.dirOf(rec.id), join(this.ws, archive));
