@@ -313,6 +313,9 @@ describe("requests: nothing the requester wrote is lost", () => {
     }
     expect(out).toContain(JSON.stringify(forged));
     expect(out).toContain(JSON.stringify("wiz\nard"));
+    const doctor = await run(sb, ["doctor"]);
+    expect(doctor.stdout).toContain(JSON.stringify(`intern-request-${forged}`));
+    out += doctor.stdout + doctor.stderr;
     for (const line of out.split("\n")) {
       expect(line).not.toMatch(/^\s*✅ Session forged/);
       expect(line).not.toMatch(/^ard-request/);

@@ -15,7 +15,7 @@ import { readText } from "../base/read-text";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { builtInPersonaNames, loadPersonas, parsePersona, personasDir } from "../workspace/personas";
 import { isOurProcess } from "../processes/proc";
-import { inspectRequest } from "../workspace/requests";
+import { inspectRequest, quoted } from "../workspace/requests";
 import { LIVE_STATUSES, isStandIn, readSession } from "../workspace/session";
 import { isPersonaName, listEntries } from "../workspace/paths";
 
@@ -265,7 +265,7 @@ function checkRequests(workspace: string, orchestratorLive: boolean): Check {
   for (const e of listEntries(workspace)) {
     if (e.kind !== "request") continue;
     const st = inspectRequest(workspace, e, personas, Date.now());
-    if (st.kind === "invalid") invalid.push(`${e.dir}: ${st.reason}`);
+    if (st.kind === "invalid") invalid.push(`${quoted(e.dir)}: ${st.reason}`);
     else waiting.push(e.dir);
   }
   if (invalid.length) return { id: "requests", title, status: "warn", detail: `${invalid.length} request(s) that will not be taken: ${invalid.join("; ")}`, fix: "fix or remove those request dirs" };
