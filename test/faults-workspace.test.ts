@@ -269,10 +269,12 @@ describe("requests: nothing the requester wrote is lost", () => {
     expect(o.events.filter((e) => e.event === "archived")).toEqual([]); // their tasks.md is not the session's
   });
 
-  test("a request written in two writes a few tens of ms apart becomes one session with all of it; a late write makes no second session", async () => {
+  test("a request written in steps with pauses shorter than the settle window becomes one session with all of it; a late write makes no second session", async () => {
     fresh();
     sb.behave("default", "result 0.01");
     mkdirSync(sb.workspace);
+    // A window far above the pauses below, so a busy machine cannot stretch them past it.
+    sb.env.CLAUDE_WRAPPER_SETTLE_MS = "1000";
     const o = pool.start(sb);
     await o.waitEvent((e) => e.event === "started", "started");
     // The gap under test: a shell writing a request in two steps, 40 ms apart.

@@ -19,14 +19,17 @@ import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from
 
 /**
  * A request's instructions.md is ready once two looks at least this far apart (by our clock) saw
- * it unchanged (inode, size, mtime, ctime). Two looks, not the file's mtime: mtimes are as coarse
- * as the kernel's tick (4-10 ms) and can be set to anything (`cp -p`, `touch -d`). The window is
- * the longest pause between two writes of one request that is still taken as one: a shell's
- * `mkdir -p d; echo a > d/f; echo b >> d/f` pauses a few ms between writes, tens of ms on a busy
- * machine; 100 ms leaves room for that. A writer pausing longer should write aside and rename.
+ * it unchanged (inode, size, mtime, ctime). Two looks, not one look at the file's mtime: an mtime
+ * is as coarse as the kernel's tick (4-10 ms, so "30 ms old" could be 20) and can be anything
+ * (`cp -p`, `touch -d`, a clock ahead), while two looks on our own clock bound the quiet time
+ * from below. The window is the longest pause between two writes of one request still taken as
+ * one: a shell's `mkdir -p d; echo a > d/f; echo b >> d/f` pauses a few ms between its writes;
+ * 50 ms is ten times that, and it is most of the reaction time (request → agent started ≈ the
+ * window + 20 ms). A writer pausing longer writes aside and renames; one that does not is
+ * claimed with what it wrote so far, and its late write is rejected (the name is taken).
  */
 export function settleMs(): number {
-  return envMs("CLAUDE_WRAPPER_SETTLE_MS", 100);
+  return envMs("CLAUDE_WRAPPER_SETTLE_MS", 50);
 }
 /** An empty instructions.md is given this long to gain content before it is rejected. */
 export const EMPTY_GRACE_MS = 3000;
