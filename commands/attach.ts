@@ -46,14 +46,14 @@ export default defineCommand({
 
     // Loaded here, not at the top: `--list` is the common call and starts faster without them
     // (the shell module pulls in node:os).
-    const [{ findSession }, { runShell, visibleFiles }, { readTaskProgress }, { renderAttachBanner }] = await Promise.all([
+    const [{ findSession }, { runShell, visibleFiles }, { readTasks }, { renderAttachBanner }] = await Promise.all([
       import("../core/views/lookup"),
       import("../core/views/shell"),
-      import("../core/workspace/task-progress"),
+      import("../core/workspace/tasks"),
       import("../core/views/team-view"),
     ]);
     const row = findSession(workspace, args.session);
-    const tasks = readTaskProgress(join(row.dir, "tasks.md"));
+    const tasks = readTasks(join(row.dir, "tasks.md"));
     process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(wantColor(process.stderr))).join("\n")}\n`);
 
     const env: Record<string, string | undefined> = {

@@ -464,7 +464,10 @@ describe("faults: bad input", () => {
     const failed = await o.waitEvent((e) => e.event === "failed" && e.name === "manager", "manager refused");
     expect(failed.reason).toContain("agent.jsonl");
     await o.waitEvent((e) => e.event === "archived" && e.name === "job", "the engineer's intern done");
-    await waitFor("engineer told", () => lstatSync(join(eng, "instructions.md")).isFile() && readFileSync(join(eng, "instructions.md"), "utf8").includes("Teammate intern-"));
+    // The engineer's inbox is a symlink: left as it is (never followed, never replaced), and a
+    // person is told what to do instead.
+    await waitFor("the undelivered notice reported", () => o.stderr().includes(`could not tell ${eng.split("/").pop()} that it completed: ${join(eng, "instructions.md")} is a symlink`));
+    expect(lstatSync(join(eng, "instructions.md")).isSymbolicLink()).toBe(true);
     await waitFor("architect idle", () => status(arch) === "idle");
     expect(o.events.filter((e) => e.event === "completed" && e.name === "architect")).toEqual([]);
     expect(o.events.filter((e) => e.session === "intern-1700000000000")).toEqual([]);

@@ -17,6 +17,24 @@ export function cliArgv(): string[] {
   return [BUN, join(ROOT, "cli.ts")];
 }
 
+/**
+ * The CLI as a process that file modes bind even when the tests run as root: root reads and
+ * writes a mode-000 file (CAP_DAC_OVERRIDE), so "a file nobody may read" could not be tested.
+ * `setpriv` drops those capabilities from what the CLI (and its agents) may ever hold.
+ */
+const NO_FILE_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"];
+export const canDropFileOverride = process.getuid?.() !== 0 || !!Bun.which("setpriv");
+
+/** From now on, run the sandbox's CLI processes under file modes like any user (see above). */
+export function bindFileModes(sb: Sandbox): void {
+  sb.env.CW_TEST_BIND_FILE_MODES = "1";
+}
+
+function argvFor(env: Record<string, string>, args: string[]): string[] {
+  const prefix = env.CW_TEST_BIND_FILE_MODES && process.getuid?.() === 0 ? NO_FILE_OVERRIDE : [];
+  return [...prefix, ...cliArgv(), ...args];
+}
+
 export interface Sandbox {
   root: string;
   workspace: string;
@@ -65,7 +83,7 @@ export interface RunResult {
 
 /** Run the CLI to completion. */
 export async function run(sb: Pick<Sandbox, "root" | "env">, args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const proc = Bun.spawn([...cliArgv(), ...args], {
+  const proc = Bun.spawn(argvFor(sb.env, args), {
     cwd: sb.root,
     env: sb.env,
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
@@ -126,7 +144,7 @@ export async function eachJsonLine(stream: ReadableStream<Uint8Array>, onValue: 
 
 /** Start `orchestrate --json` in the sandbox and collect its events as they arrive. */
 export function orchestrate(sb: Sandbox, extra: string[] = []): OrchestratorProc {
-  const proc = Bun.spawn([...cliArgv(), "orchestrate", "--json", ...extra], {
+  const proc = Bun.spawn(argvFor(sb.env, ["orchestrate", "--json", ...extra]), {
     cwd: sb.root,
     env: sb.env,
     stdin: "ignore",

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_TASKS_BYTES, normalizeStatus, parseTasks, readTasks, summarize, taskBlock } from "../core/workspace/tasks";
+import { MAX_TASKS_BYTES, normalizeStatus, parseTasks, parseTasksWithMdast, readTasks, scanPlainTasks, summarize, taskBlock } from "../core/workspace/tasks";
 
 const dir = mkdtempSync(join(tmpdir(), "cw-tasks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -165,6 +165,71 @@ describe("hostile content", () => {
     expect(summary(md).complete).toBe(true);
   });
 
+  test("a CRLF file with a task heading inside a fence: the fenced one is not a task, and the list completes", () => {
+    const md = ["# Tasks", "", "## Task: Real", "- **Status**: completed", "", "Example:", "", "```markdown", "## Task: Example", "- **Status**: pending", "```", ""].join("\r\n");
+    expect(parseTasks(md)).toEqual([{ title: "Real", status: "completed" }]);
+    expect(readTasks(file(md))).toMatchObject({ total: 1, done: 1, complete: true });
+  });
+
+  test("a task inside an HTML comment does not count, on one line or over several", () => {
+    const md = [
+      "## Task: Real",
+      "- **Status**: completed",
+      "",
+      "<!-- ## Task: One-line comment -->",
+      "",
+      "<!--",
+      "## Task: Commented out",
+      "- **Status**: pending",
+      "-->",
+      "",
+      "<!-- a comment that opens here",
+      "",
+      "## Task: Still in the comment",
+      "- **Status**: pending",
+      "",
+      "and closes here -->",
+      "",
+      "## Task: After the comments",
+      "- **Status**: completed",
+      "",
+    ].join("\n");
+    expect(parseTasks(md)).toEqual([
+      { title: "Real", status: "completed" },
+      { title: "After the comments", status: "completed" },
+    ]);
+    expect(parseTasks(md.replaceAll("\n", "\r\n")).map((t) => t.title)).toEqual(["Real", "After the comments"]);
+  });
+
+  test("headings inside other HTML blocks, list items and blockquotes are not cut out as tasks", () => {
+    const md = [
+      "## Task: Real",
+      "- **Status**: completed",
+      "",
+      "<div>",
+      "## Task: Inside a div",
+      "</div>",
+      "",
+      "<pre>",
+      "",
+      "## Task: Inside pre, after a blank line",
+      "</pre>",
+      "",
+      "- ```",
+      "  ## Task: In a fence in a list item",
+      "  ```",
+      "",
+      "> ## Task: Quoted",
+      "",
+      "```",
+      "\t```",
+      "## Task: Still fenced (a tab-indented line closes nothing)",
+      "```",
+      "",
+    ].join("\n");
+    expect(parseTasks(md)).toEqual([{ title: "Real", status: "completed" }]);
+  });
+
   test("a status line inside a fence is not the task's status", () => {
     const md = "## Task: A\n\n```\n- **Status**: completed\n```\n";
     expect(parseTasks(md)).toEqual([{ title: "A", status: "unknown" }]);
@@ -203,4 +268,43 @@ describe("scale", () => {
     const done = md.replaceAll("**Status**: in progress", "**Status**: completed");
     expect(summarize(parseTasks(done))).toMatchObject({ total: 5000, done: 5000, complete: true });
   }, 30_000);
+});
+
+describe("one parser: the line scanner and mdast", () => {
+  test("the line scanner agrees with mdast wherever it answers", () => {
+    const pieces = [
+      "", "# Tasks for x", "## Task: Build it", "### task: lower", "# Task: top", "## Notes", "- **Status**: completed",
+      "- **Status**: in progress", "**Status:** Completed.", "Status: completed", "status : completed", "- Status: completed",
+      "* **Status**: pending", "+ item", "some text", "  indented", "    code", "```", "---", "===", "> quote",
+      "1. Status: completed", "- **Status**: `completed`", "text with _under_ score", "<div>", "## Task: a `code` title",
+      "- [ ] box", "Task: not heading", "- ", "#nospace", "##", "- **Status**:", "- **Status**: Completed!",
+      "- **Status**: in-progress", "\tTab", "a & b", "**Status**: blocked", "- - -", "***", "Title\r", "<!--", "-->",
+      "## Task: x\r", "a\rb", "## Task: nul\0",
+    ];
+    const safe = pieces.filter((p) => scanPlainTasks(p) !== undefined);
+    expect(safe.length).toBeGreaterThan(15);
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    let answered = 0;
+    for (let i = 0; i < 3000; i++) {
+      const from = i % 2 ? safe : pieces;
+      const md = Array.from({ length: 1 + rnd(12) }, () => from[rnd(from.length)]).join(i % 3 ? "\n" : "\r\n");
+      const full = parseTasksWithMdast(md);
+      expect({ md, tasks: parseTasks(md) }).toEqual({ md, tasks: full });
+      const quick = scanPlainTasks(md);
+      if (!quick) continue;
+      answered++;
+      expect({ md, tasks: quick }).toEqual({ md, tasks: full });
+    }
+    expect(answered).toBeGreaterThan(1000);
+  });
+
+  test("readTasks says why a file cannot be judged: missing, over the cap, not a regular file", () => {
+    expect(readTasks(join(dir, "missing.md")).problem).toBe("tasks.md is missing");
+    const big = file(`## Task: big\n- **Status**: completed\n${"x".repeat(MAX_TASKS_BYTES)}\n`);
+    expect(readTasks(big).problem).toBe("tasks.md is larger than 512 KB; split it or trim finished tasks");
+    expect(readTasks(dir).problem).toBe("tasks.md is not a regular file");
+    const fancy = file("## Task: `fancy`\n\n  - **Status**: completed\n\n```\n## Task: in code\n```\n");
+    expect(readTasks(fancy)).toMatchObject({ total: 1, done: 1, complete: true });
+  });
 });

@@ -1,14 +1,13 @@
 /**
  * `team status`, `track` and `team stop` against real processes: agents left by a crashed
  * orchestrator, a stand-in orchestrator (cooperative or hung), reused PIDs that must never be
- * signalled. Plus the fast task counter, checked against the full Markdown parser.
+ * signalled. (The fast task counter is checked against the Markdown parser in tasks.test.ts.)
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { fileIdentity } from "../core/base/fsx";
 import { join } from "node:path";
-import { MAX_TASKS_BYTES, parseTasks, readTasks, taskBlock } from "../core/workspace/tasks";
-import { readTaskProgress, scanPlainTasks } from "../core/workspace/task-progress";
+import { taskBlock } from "../core/workspace/tasks";
 import { cliArgv, processesOfWorkspace, readJsonFile, run, waitFor } from "./helpers";
 import { alive, deadPid, fakeOrchestrator, leftoverAgent, patchSession, sandboxes, startTeam, unrelatedProcess } from "./helpers-listing";
 
@@ -264,47 +263,5 @@ describe("team stop", () => {
     const r = await run(sb, ["team", "stop"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Nothing to stop");
-  });
-});
-
-describe("task progress", () => {
-  test("the line scanner agrees with the Markdown parser wherever it answers", () => {
-    const pieces = [
-      "", "# Tasks for x", "## Task: Build it", "### task: lower", "# Task: top", "## Notes", "- **Status**: completed",
-      "- **Status**: in progress", "**Status:** Completed.", "Status: completed", "status : completed", "- Status: completed",
-      "* **Status**: pending", "+ item", "some text", "  indented", "    code", "```", "---", "===", "> quote",
-      "1. Status: completed", "- **Status**: `completed`", "text with _under_ score", "<div>", "## Task: a `code` title",
-      "- [ ] box", "Task: not heading", "- ", "#nospace", "##", "- **Status**:", "- **Status**: Completed!",
-      "- **Status**: in-progress", "\tTab", "a & b", "**Status**: blocked", "- - -", "***", "Title\r",
-    ];
-    const safe = pieces.filter((p) => scanPlainTasks(p) !== undefined);
-    expect(safe.length).toBeGreaterThan(15);
-    let seed = 42;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-    let answered = 0;
-    for (let i = 0; i < 3000; i++) {
-      const from = i % 2 ? safe : pieces;
-      const md = Array.from({ length: 1 + rnd(12) }, () => from[rnd(from.length)]).join("\n");
-      const quick = scanPlainTasks(md);
-      if (!quick) continue;
-      answered++;
-      const full = parseTasks(md);
-      expect({ md, ...quick }).toEqual({ md, done: full.filter((t) => t.status === "completed").length, total: full.length });
-    }
-    expect(answered).toBeGreaterThan(1500);
-  });
-
-  test("files it cannot judge go to the full parser; the size cap matches", async () => {
-    const sb = S.box();
-    const team = await startTeam(sb, 0, 0);
-    const path = join(team.manager!.dir, "tasks.md");
-    writeFileSync(path, "## Task: `fancy`\n\n  - **Status**: completed\n\n```\n## Task: in code\n```\n");
-    expect(scanPlainTasks(readFileSync(path, "utf8"))).toBeUndefined();
-    const full = readTasks(path);
-    expect(readTaskProgress(path)).toEqual({ done: full.done, total: full.total, complete: full.complete });
-    expect(readTaskProgress(join(sb.root, "missing.md")).problem).toContain("missing");
-    // The scanner's copy of the cap (it must not import the parser to read it).
-    writeFileSync(path, `## Task: big\n- **Status**: completed\n${"x".repeat(MAX_TASKS_BYTES)}\n`);
-    expect(readTaskProgress(path).problem).toContain("larger than");
   });
 });

@@ -12,7 +12,8 @@
  * into the Claude messages read here (a LogDialect), so totals, failures and `logs` are the same
  * code for every CLI.
  */
-import { lstatOrUndefined, readRange } from "../base/fsx";
+import { lstatOrUndefined } from "../base/fsx";
+import { readRange } from "../base/read-text";
 import type { AgentFailure, AgentResult, LogDialect } from "./dialect";
 import { classifyFailure } from "./failures";
 
@@ -190,11 +191,16 @@ class SummaryState {
   }
 }
 
+/** Bytes before the offset kept to recognise the file read so far (see AgentLogReader). */
+const SEEN_TAIL_BYTES = 64;
+
 /**
  * Incremental reader of a growing agent.jsonl: each `read()` returns the complete lines written
- * since the last call and keeps a partial last line for the next one. A file that shrank (replaced
- * or truncated) is read again from the start. `path` may be changed when the session dir is
- * archived (renamed): the file is the same, so the offset stays valid.
+ * since the last call and keeps a partial last line for the next one. Another file in its place
+ * (a new inode), or the same one truncated (shorter, or its bytes before the offset changed) is
+ * read again from its start: never a fragment from the middle of a line, never a line lost.
+ * `path` may be changed when the session dir is archived (renamed): the file is the same (same
+ * inode), so the offset stays valid.
  */
 export class AgentLogReader {
   offset = 0;
@@ -203,6 +209,9 @@ export class AgentLogReader {
   private skipping = false;
   private state: SummaryState;
   private translation: Record<string, any> = {};
+  /** The file read so far: its inode, and its last bytes before `offset`. */
+  private ino = -1;
+  private seen: Buffer = Buffer.alloc(0);
 
   /** `dialect`: how the CLI that writes the file reads as Claude stream-json (none: it is Claude's). */
   constructor(
@@ -216,7 +225,8 @@ export class AgentLogReader {
   read(): AgentLogEntry[] {
     const st = lstatOrUndefined(this.path);
     if (!st?.isFile()) return [];
-    if (st.size < this.offset) this.reset();
+    if (this.offset > 0 && (st.ino !== this.ino || st.size < this.offset || !this.stillSeen())) this.reset();
+    this.ino = st.ino;
     const out: AgentLogEntry[] = [];
     while (this.offset < st.size) {
       let chunk: Buffer;
@@ -227,9 +237,26 @@ export class AgentLogReader {
       }
       if (chunk.length === 0) break;
       this.offset += chunk.length;
+      this.remember(chunk);
       this.consume(chunk, out);
     }
     return out;
+  }
+
+  private remember(chunk: Buffer): void {
+    const keep = Math.min(SEEN_TAIL_BYTES, this.seen.length + chunk.length);
+    const joined = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.seen, chunk]).subarray(-keep);
+    this.seen = Buffer.from(joined);
+  }
+
+  /** The bytes just before the offset are still the ones read there (not truncated and rewritten). */
+  private stillSeen(): boolean {
+    if (this.seen.length === 0) return true;
+    try {
+      return readRange(this.path, this.offset - this.seen.length, this.offset).equals(this.seen);
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -262,6 +289,7 @@ export class AgentLogReader {
 
   reset(): void {
     this.offset = 0;
+    this.seen = Buffer.alloc(0);
     this.carry = [];
     this.carryBytes = 0;
     this.skipping = false;

@@ -3,7 +3,7 @@
  * in one place so every translator writes the same shapes agentlog and `logs` read.
  */
 import { relative } from "node:path";
-import { readTextCapped } from "../base/fsx";
+import { readText } from "../base/read-text";
 
 export type Message = Record<string, any>;
 
@@ -76,7 +76,7 @@ export function stripAnsi(text: string): string {
 
 /** The persona text for a CLI that takes it inline; a text too large for one argv item is pointed to. */
 export function personaText(path: string, maxBytes = 96 * 1024): string {
-  const text = readTextCapped(path, maxBytes);
+  const text = readText(path, maxBytes);
   if (text !== undefined) return text.replace(/\0/g, "");
   return `Your role, your rules and how to work with the team are in ${path}: read it before anything else.`;
 }

@@ -3,7 +3,8 @@
  * values and result (Claude's texts here; a runner's own classifier goes first), and from what
  * the CLI printed on stderr before any output.
  */
-import { lstatOrUndefined, readRange } from "../base/fsx";
+import { lstatOrUndefined } from "../base/fsx";
+import { readRange } from "../base/read-text";
 import type { AgentFailure, LogDialect, RunResultView } from "./dialect";
 
 export const RESTART_HINT = "then restart `claude-wrapper orchestrate`";

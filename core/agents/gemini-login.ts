@@ -6,7 +6,8 @@
  */
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { lstatOrUndefined, readJson, readTextCapped } from "../base/fsx";
+import { lstatOrUndefined, readJson } from "../base/fsx";
+import { readText } from "../base/read-text";
 import type { LoginProbe, LoginState } from "./types";
 
 const FIX = "set GEMINI_API_KEY (or GOOGLE_GENAI_USE_VERTEXAI=true / GOOGLE_GENAI_USE_GCA=true), or run `gemini` once and choose how to log in";
@@ -39,7 +40,7 @@ export function geminiEnvFile(cwd: string | undefined, home: string): string | u
 /** The auth variables a dotenv file sets (KEY=VALUE lines; quotes stripped). */
 function readDotenv(path: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of (readTextCapped(path, 64 * 1024) ?? "").split(/\r?\n/)) {
+  for (const line of (readText(path, 64 * 1024) ?? "").split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!m || !AUTH_KEYS.includes(m[1]!)) continue;
     out[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, "$2");

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readTextCapped, writeFileAtomic } from "../base/fsx";
+import { writeFileAtomic } from "../base/fsx";
+import { readText } from "../base/read-text";
 
 /** The command agents run to reach the team (`claude-wrapper tell …`). */
 export const SELF_NAME = "claude-wrapper";
@@ -40,7 +41,7 @@ export function agentBinDir(workspace: string): string {
   const dir = join(workspace, AGENT_BIN_DIR);
   const path = join(dir, SELF_NAME);
   const text = shimText();
-  if (readTextCapped(path, 64 * 1024) !== text) {
+  if (readText(path, 64 * 1024) !== text) {
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(path, text);
   }

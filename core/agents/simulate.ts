@@ -19,7 +19,8 @@
  */
 import { mkdirSync, writeSync } from "node:fs";
 import { join, relative } from "node:path";
-import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
+import { readText } from "../base/read-text";
 import { instructionsPath } from "../workspace/instructions";
 import { readGoal } from "../workspace/team-file";
 import { readSession } from "../workspace/session";
@@ -57,7 +58,7 @@ function tasksPath(c: SimContext): string {
 }
 
 function readTasksText(c: SimContext): string {
-  return readTextCapped(tasksPath(c), 512 * 1024) ?? `# Tasks for ${c.sessionId}\n\n`;
+  return readText(tasksPath(c), 512 * 1024) ?? `# Tasks for ${c.sessionId}\n\n`;
 }
 
 function setAllStatuses(text: string, status: string, onlyFrom?: RegExp): string {
@@ -85,7 +86,7 @@ function teammateState(c: SimContext, persona: string, name: string): TeammateSt
   }
   if (lstatOrUndefined(join(c.workspace, requestDirName(persona, name)))) return { state: "waiting" };
   // The teammate's dir may be gone; the orchestrator's notice in our instructions still says.
-  const text = readTextCapped(instructionsPath(c.sessionDir)) ?? "";
+  const text = readText(instructionsPath(c.sessionDir)) ?? "";
   for (const block of text.split(/^(?=##\s+Instructions from\b)/m)) {
     if (!block.includes(name)) continue;
     if (/\bfail/i.test(block)) return { state: "failed", id: name, reason: "see instructions.md" };
@@ -170,7 +171,7 @@ function delegate(c: SimContext, teammate: { persona: string; label: string; nam
 function plan(c: SimContext): Step[] {
   const rec = readSession(c.sessionDir, c.sessionId, c.persona);
   const assigned = Boolean(rec?.requestedBy);
-  const asked = (readTextCapped(instructionsPath(c.sessionDir), 64 * 1024) ?? "").split("\n").find((l) => l.trim() && !l.startsWith("#"))?.trim();
+  const asked = (readText(instructionsPath(c.sessionDir), 64 * 1024) ?? "").split("\n").find((l) => l.trim() && !l.startsWith("#"))?.trim();
   const teamGoal = readGoal(c.workspace) || asked || "the goal";
   const goal = assigned ? (asked ?? teamGoal) : teamGoal;
   const short = shortOf(c.sessionId);

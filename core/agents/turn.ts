@@ -1,4 +1,4 @@
-import { readRange } from "../base/fsx";
+import { readRange } from "../base/read-text";
 
 export const FIRST_PROMPT = "Start working on your assigned tasks";
 
@@ -16,7 +16,10 @@ export function turnPrompt(instructionsFile: string, first: boolean, offset: num
   if (first) return FIRST_PROMPT;
   const end = Math.min(size, offset + MAX_NEWS_BYTES);
   // argv cannot carry NUL bytes: drop them.
-  const news = size > offset ? readRange(instructionsFile, offset, end).toString("utf8").replace(/\0/g, "").trim() : "";
+  let news = "";
+  try {
+    news = size > offset ? readRange(instructionsFile, offset, end).toString("utf8").replace(/\0/g, "").trim() : "";
+  } catch {} // a symlink (never followed) or a file gone: nothing new to hand over
   if (!news) return "Your previous run was interrupted. Continue working on your assigned tasks.";
   if (end < size) {
     return `New instructions were added to your instructions.md (${Math.ceil((size - offset) / 1024)} KB, more than fits here: read them all there, from byte ${offset} on). They begin:\n\n${news}`;

@@ -1,15 +1,20 @@
 import {
+  accessSync,
   closeSync,
+  constants,
+  fdatasyncSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   lstatSync,
   openSync,
-  readSync,
   renameSync,
   unlinkSync,
   writeSync,
   type Stats,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { readText } from "./read-text";
 
 let tmpCounter = 0;
 
@@ -60,58 +65,8 @@ export function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
-export const MAX_TEXT_BYTES = 4 * 1024 * 1024;
-
-/**
- * Read a regular file as UTF-8, at most `maxBytes` (the rest is dropped: agents can write
- * anything, and one giant file must not stall the orchestrator). Symlinks are not followed.
- * Returns undefined when the path is missing, not a regular file, or unreadable.
- */
-export function readTextCapped(path: string, maxBytes = MAX_TEXT_BYTES): string | undefined {
-  const st = lstatOrUndefined(path);
-  if (!st?.isFile()) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = Math.min(st.size, maxBytes);
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString("utf8");
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Read `[start, end)` bytes of a file (for following a growing log). */
-export function readRange(path: string, start: number, end: number): Buffer {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(Math.max(0, end - start));
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, start + off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export function readJson<T = unknown>(path: string): T | undefined {
-  const text = readTextCapped(path, 1024 * 1024);
+  const text = readText(path, 1024 * 1024, { whole: true });
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
@@ -121,8 +76,9 @@ export function readJson<T = unknown>(path: string): T | undefined {
 }
 
 /**
- * Run `fn` while holding a proper-lockfile lock on `path` (the file must exist). Used where two
- * writers meet: appends to instructions.md from the orchestrator, `tell` and agents' helpers.
+ * Run `fn` while holding a proper-lockfile lock on `path` (a `<path>.lock` dir beside it; the
+ * file need not exist). Used where two writers meet: appends to instructions.md from the
+ * orchestrator, `tell` and agents' helpers.
  */
 export async function withFileLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
   // Loaded on first use: proper-lockfile (with graceful-fs under it) adds ~20 ms to the start of
@@ -140,14 +96,100 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>): P
   }
 }
 
+/** An append that was refused or failed; the file is as it was. `why` ends "<file> …". */
+export class AppendError extends Error {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+    readonly code?: string,
+  ) {
+    super(`${file} ${why}`);
+    this.name = "AppendError";
+  }
+}
+
+const APPEND_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Why `path` may not be appended to, judged without opening it (no side effect on a FIFO). */
+function refusal(path: string): AppendError | undefined {
+  const st = lstatOrUndefined(path);
+  if (!st || st.isFile()) return undefined;
+  if (st.isSymbolicLink()) return new AppendError(path, "is a symlink; it is never followed: replace it with a regular file");
+  return new AppendError(path, `is not a regular file (${st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO" : "a special file"}); move it away`);
+}
+
+function openError(path: string, err: unknown): AppendError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") {
+    // Name what is missing: the agent must read it, we must write it.
+    let what = "readable and writable";
+    try {
+      accessSync(path, constants.R_OK);
+      what = "writable";
+    } catch {}
+    return new AppendError(path, `is not ${what} (permission denied); fix its mode, e.g. chmod u+rw`, code);
+  }
+  if (code === "ELOOP") return new AppendError(path, "is a symlink; it is never followed: replace it with a regular file", code);
+  if (code === "ENXIO" || code === "EISDIR") return new AppendError(path, "is not a regular file; move it away", code);
+  return new AppendError(path, `cannot be opened (${code ?? (err as Error).message})`, code);
+}
+
+/** Where an append will land (the file's size under the lock), for deciding before it happens. */
+export type BeforeAppend = (fd: number, size: number) => boolean;
+
 /**
- * Append text atomically under the file's lock: readers see the whole new block or none of it.
- * The file is rewritten by temp + rename, so a crash never leaves half a block behind.
+ * Append `text` to a regular file in one write, under the file's lock, without reading or
+ * rewriting what is there: O(block) whatever the file's size, and a file we cannot read is never
+ * replaced. A symlink, a directory, a FIFO, a file we may not read and write: refused with an
+ * AppendError naming the file and the fix, nothing changed. A missing file is created. `before`,
+ * called under the lock with the file open, may answer false to append nothing. Answers where the
+ * text landed (or -1 when `before` declined).
  */
-export async function appendLocked(path: string, text: string): Promise<void> {
-  if (!lstatOrUndefined(path)) writeFileAtomic(path, "");
-  await withFileLock(path, () => {
-    const current = readTextCapped(path, Number.MAX_SAFE_INTEGER) ?? "";
-    writeFileAtomic(path, current + text);
-  });
+export async function appendLocked(path: string, text: string, before?: BeforeAppend): Promise<number> {
+  const early = refusal(path);
+  if (early) throw early;
+  const bytes = Buffer.from(text);
+  try {
+    return await withFileLock(path, () => appendOpen(path, bytes, before));
+  } catch (err) {
+    if (err instanceof AppendError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    // The lock is a directory next to the file: its dir must be writable.
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      throw new AppendError(path, `cannot be locked for appending: ${dirname(path)} is not writable (${code})`, code);
+    }
+    throw err;
+  }
+}
+
+function appendOpen(path: string, bytes: Buffer, before?: BeforeAppend): number {
+  let fd: number;
+  try {
+    fd = openSync(path, APPEND_FLAGS, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw err; // its dir is gone
+    throw openError(path, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new AppendError(path, "is not a regular file; move it away");
+    const at = st.size;
+    if (before && !before(fd, at)) return -1;
+    let off = 0;
+    try {
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fdatasyncSync(fd);
+    } catch (err) {
+      // Half a block must not stay (a full disk): cut back to where it began, unless someone
+      // appended after it meanwhile.
+      try {
+        if (fstatSync(fd).size === at + off) ftruncateSync(fd, at);
+      } catch {}
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new AppendError(path, `could not be appended to (${code ?? (err as Error).message}); it is as it was`, code);
+    }
+    return at;
+  } finally {
+    closeSync(fd);
+  }
 }

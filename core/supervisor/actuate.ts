@@ -158,7 +158,8 @@ export class Actuator {
         return this.resume(a.session);
       case "notify-failed":
         return this.inBackground(a.session, async () => {
-          await notifyRequester(this.ws, this.current(a.session), "failed");
+          const undelivered = await notifyRequester(this.ws, this.current(a.session), "failed");
+          if (undelivered) this.sayOnce(`undelivered:${a.session}:failed`, undelivered, () => this.o.warn(undelivered));
           this.update(a.session, { notified: true });
         });
       case "budget-exhausted":
@@ -389,7 +390,8 @@ export class Actuator {
    * (idempotent) means a crash in between repeats the telling, never skips it.
    */
   private async archive(rec: SessionRecord): Promise<void> {
-    await notifyRequester(this.ws, rec, "completed");
+    const undelivered = await notifyRequester(this.ws, rec, "completed");
+    if (undelivered) this.sayOnce(`undelivered:${rec.id}:completed`, undelivered, () => this.o.warn(undelivered));
     crashPoint("complete:notified");
     // The archive carries no stale error from an earlier failed try (set again if this one fails).
     if (rec.fault) rec = this.update(rec.id, { fault: null });

@@ -53,7 +53,8 @@ function humanLine(e: OrchestratorEvent): string {
     case "archived":
       return `📦 Archived to ${e.archive}`;
     case "request-rejected":
-      return `🚫 Request ${e.request} left untouched: ${e.reason}`;
+      // JSON-quoted: a request dir's name is anyone's text (a newline in it must not forge a line).
+      return `🚫 Request ${JSON.stringify(e.request)} left untouched: ${e.reason}`;
     case "budget-exhausted":
       return `💸 Budget of $${Number(e.budgetUsd).toFixed(2)} reached ($${Number(e.costUsd).toFixed(4)} spent): nothing more is started or resumed`;
     case "stopped":

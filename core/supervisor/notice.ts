@@ -3,7 +3,8 @@
  * delivered (notify.ts: the locked append and its idempotency).
  */
 import { join } from "node:path";
-import { MAX_TEXT_BYTES, lstatOrUndefined, readTextCapped } from "../base/fsx";
+import { lstatOrUndefined } from "../base/fsx";
+import { MAX_TEXT_BYTES, readText } from "../base/read-text";
 import { instructionsPath } from "../workspace/instructions";
 import { archiveDirName, parseSessionId } from "../workspace/paths";
 import { producedFiles } from "../workspace/roster";
@@ -46,7 +47,7 @@ export function noticeRecipients(workspace: string, rec: SessionRecord): Recipie
     out.push({ id, reason });
   };
   add(rec.requestedBy, "requested");
-  const text = readTextCapped(instructionsPath(join(workspace, rec.id)), MAX_TEXT_BYTES) ?? "";
+  const text = readText(instructionsPath(join(workspace, rec.id)), MAX_TEXT_BYTES) ?? "";
   for (const id of assignersIn(text)) add(id, "assigned");
   if (!rec.requestedBy) add(teamManager(workspace), "manager");
   return out;

@@ -12,7 +12,7 @@ import { agentsByEnvironment, isOurProcess } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
 import { listEntries } from "../workspace/paths";
 import { type Persona, type PersonaProblem, loadPersonaSet } from "../workspace/personas";
-import { CLAIMED_REQUEST, inspectRequest } from "../workspace/requests";
+import { CLAIMED_REQUEST, inspectRequest, liveNames } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker } from "../workspace/session";
 import { readTeam } from "../workspace/team-file";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
@@ -219,9 +219,11 @@ export class Observer {
     }
 
     const requests: RequestObs[] = [];
+    // A request may not take a live session's name (a late write after a claim would make a twin).
+    const live = liveNames(sessions.map((s) => s.rec));
     for (const e of entries) {
       if (e.kind !== "request") continue;
-      let st = inspectRequest(this.ws, e, this.personas, now);
+      let st = inspectRequest(this.ws, e, this.personas, now, live);
       if (st.kind === "waiting" && !Number.isFinite(st.recheckAt)) {
         const at = this.youngRecheck(e.dir, now);
         young.add(e.dir);

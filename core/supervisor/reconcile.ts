@@ -233,7 +233,8 @@ export function reconcile(w: World): Action[] {
     if (rec.request) {
       if (claimedNow.has(rec.id)) continue;
       if (s.requestTaken) actions.push({ type: "finish-setup", session: s.id });
-      else if (!w.requests.some((r) => r.reservedBy === s.id)) actions.push({ type: "drop-reservation", session: s.id });
+      // Its request vanished, or turned out unreadable (a crash after it was put back): drop it.
+      else if (!w.requests.some((r) => r.reservedBy === s.id && r.state.kind !== "invalid")) actions.push({ type: "drop-reservation", session: s.id });
       continue;
     }
 

@@ -14,8 +14,8 @@ import { checkAgents } from "./doctor-agents";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { type PersonaProblem, builtInPersonaNames, loadPersonaSet, loadPersonas, personasDir } from "../workspace/personas";
 import { isOurProcess } from "../processes/proc";
-import { inspectRequest } from "../workspace/requests";
-import { LIVE_STATUSES, readSession } from "../workspace/session";
+import { inspectRequest, quoted } from "../workspace/requests";
+import { LIVE_STATUSES, isStandIn, readSession } from "../workspace/session";
 import { listEntries, projectRoot } from "../workspace/paths";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
@@ -160,7 +160,7 @@ function checkSessions(workspace: string, orchestratorLive: boolean): Check {
     }
     if (e.kind === "archive") archived++;
     else sessions++;
-    if (rec.status === "failed" && rec.error && /^session\.json (is corrupt|is not an object|has an unknown status)/.test(rec.error)) {
+    if (isStandIn(rec)) {
       corrupt.push(`${e.dir} (${rec.error})`);
       continue;
     }
@@ -185,7 +185,7 @@ function checkRequests(workspace: string, orchestratorLive: boolean): Check {
   for (const e of listEntries(workspace)) {
     if (e.kind !== "request") continue;
     const st = inspectRequest(workspace, e, personas, Date.now());
-    if (st.kind === "invalid") invalid.push(`${e.dir}: ${st.reason}`);
+    if (st.kind === "invalid") invalid.push(`${quoted(e.dir)}: ${st.reason}`);
     else waiting.push(e.dir);
   }
   if (invalid.length) return { id: "requests", title, status: "warn", detail: `${invalid.length} request(s) that will not be taken: ${invalid.join("; ")}`, fix: "fix or remove those request dirs" };

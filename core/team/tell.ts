@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import { EXIT, UserError, errorMessage } from "../base/errors";
+import { AppendError } from "../base/fsx";
 import { instructionsPath, appendInstructions } from "../workspace/instructions";
 import type { SessionRow } from "../views/listing";
 import { findSession } from "../views/lookup";
@@ -64,7 +64,9 @@ export function tellSender(env: Record<string, string | undefined> = process.env
 
 /**
  * `tell`: append `## Instructions from <sender> (<time>)` and the message to the session's
- * instructions.md (locked and atomic, so concurrent tells and orchestrator notices never mix).
+ * instructions.md (locked, one write, so concurrent tells and orchestrator notices never mix; the file is never
+ * read or rewritten, so its size does not matter). An instructions.md that is not a regular file
+ * we may read and write is refused, untouched.
  * The orchestrator sees the new block and hands it to the agent.
  */
 export async function tellSession(workspace: string, query: string, message: string, from = "user"): Promise<TellResult> {
@@ -78,14 +80,13 @@ export async function tellSession(workspace: string, query: string, message: str
     );
   }
   const file = instructionsPath(row.dir);
-  const before = Bun.file(file).size;
+  let bytes: number;
   try {
-    await appendInstructions(row.dir, from, body);
+    bytes = await appendInstructions(row.dir, from, body);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`${row.id} was archived or removed while telling it; nothing was appended`, EXIT.conflict);
-    throw new UserError(`could not append to ${join(row.dir, "instructions.md")}: ${errorMessage(err)}`, EXIT.failure);
+    if (err instanceof AppendError) throw new UserError(`${err.message}; nothing was appended`, EXIT.failure);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${row.id} was archived or removed while telling it; nothing was appended`, EXIT.conflict);
+    throw new UserError(`could not append to ${file}: ${errorMessage(err)}; nothing was appended`, EXIT.failure);
   }
-  const after = Bun.file(file).size;
-  return { session: row, file, bytes: Math.max(0, after - before), delivery: deliveryNote(workspace, row), from };
+  return { session: row, file, bytes, delivery: deliveryNote(workspace, row), from };
 }

@@ -3,8 +3,8 @@ import { liveOrchestrator } from "../workspace/owner";
 import { loadPersonas, modelFor } from "../workspace/personas";
 import { readTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
-import { readSmallText } from "../base/read-small";
-import { type SessionRecord, type SessionStatus, sessionFromText } from "../workspace/session";
+import { readTextOrWhy } from "../base/read-text";
+import { MAX_SESSION_BYTES, type SessionRecord, type SessionStatus, sessionFromText, unreadableSession } from "../workspace/session";
 import { type Entry, listEntries } from "../workspace/paths";
 
 /** One session as `attach --list`, `track` and `team status` show it: the status is the true one. */
@@ -125,7 +125,10 @@ function personaFacts(workspace: string): { labels: Map<string, string>; models:
   return { labels, models };
 }
 
-/** Rows for the given workspace entries (requests are skipped; dirs still being set up too). */
+/**
+ * Rows for the given workspace entries (requests are skipped; dirs still being set up too). A
+ * session.json that exists but cannot be read is a `failed` row saying why, never left out.
+ */
 export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
   const { labels, models } = personaFacts(workspace);
   const orchestratorLive = liveOrchestrator(workspace) !== undefined;
@@ -137,11 +140,11 @@ export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
     if (e.kind === "request") continue;
     // Plain concatenation: path.join costs as much as the JSON parse at this scale.
     const dir = `${workspace}/${e.dir}`;
-    const text = readSmallText(`${dir}/session.json`, 1024 * 1024);
-    if (text === undefined) continue;
+    const text = readTextOrWhy(`${dir}/session.json`, MAX_SESSION_BYTES, { whole: true });
+    if (typeof text !== "string" && text.failure === "missing") continue;
     kept.push(e);
     dirs.push(dir);
-    recs.push(sessionFromText(text, e.id, e.persona));
+    recs.push(typeof text === "string" ? sessionFromText(text, e.id, e.persona) : unreadableSession(e.id, e.persona, text));
   }
   // Looked at after every record is read: any process a record names started before this.
   const maybeAlive = processTable();
@@ -191,6 +194,8 @@ export function listJson(r: SessionRow) {
     dir: r.dir,
     costUsd: r.costUsd,
     archived: r.archived,
+    // Why it failed, or why its session.json could not be read: a row is never silently dropped.
+    error: r.error,
   };
 }
 

@@ -1,6 +1,7 @@
 import { EXIT, UserError } from "../base/errors";
 import { type SessionRow, listRows, rowsFor } from "./listing";
 import { listEntries } from "../workspace/paths";
+import { LIVE_STATUSES } from "../workspace/session";
 
 export const MANAGER_PERSONA = "engineering-manager";
 
@@ -47,14 +48,30 @@ export function closestMatches(query: string, rows: SessionRow[], max = 5): Sess
   return scored.sort((a, b) => a.score - b.score || (a.row.id < b.row.id ? -1 : 1)).slice(0, max).map((s) => s.row);
 }
 
+const isLive = (r: SessionRow) => !r.archived && LIVE_STATUSES.includes(r.status);
+
+/**
+ * The one session several rows sharing a name stand for: the live one (an earlier team's
+ * finished, stopped or archived namesakes give way to it). Two live ones cannot be told apart by
+ * name: a usage mistake (exit 2) listing them, never a guess.
+ */
+function chosen(rows: SessionRow[], what: string): SessionRow {
+  const live = rows.filter(isLive);
+  if (live.length > 1) {
+    throw new UserError(`${what} matches ${live.length} live sessions: ${describe(live.slice(0, 5))}${live.length > 5 ? ", …" : ""}; give the id`, EXIT.usage);
+  }
+  return live[0] ?? preferred(rows);
+}
+
 function describe(rows: SessionRow[]): string {
   return rows.map((r) => (r.name === r.id ? r.id : `${r.name} (${r.id}${r.archived ? ", archived" : ""})`)).join(", ");
 }
 
 /**
  * A session by id (also an archived one), by name, or by a unique prefix of either; without a
- * query, the engineering manager. No match is exit 3 with the closest ones; several matches is
- * exit 2 (a usage mistake: give more of the id or name) listing them.
+ * query, the engineering manager. No match is exit 3 with the closest ones; several matches (also
+ * several live sessions sharing the name) is exit 2 (a usage mistake: give more of the id or
+ * name) listing them. The rule every command that takes a session follows.
  */
 export function findSession(workspace: string, query?: string): SessionRow {
   const q = query?.trim();
@@ -67,10 +84,10 @@ export function findSession(workspace: string, query?: string): SessionRow {
 
   const rows = listRows(workspace, { all: true });
   const named = rows.filter((r) => r.name === q);
-  if (named.length) return preferred(named);
+  if (named.length) return chosen(named, `"${q}"`);
 
   const prefixed = rows.filter((r) => r.id.startsWith(q) || r.name.startsWith(q));
-  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return preferred(prefixed);
+  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return chosen(prefixed, `"${q}"`);
   if (prefixed.length > 1) {
     throw new UserError(`"${q}" matches ${prefixed.length} sessions: ${describe(prefixed.slice(0, 5))}${prefixed.length > 5 ? ", …" : ""}; give more of the id or name`, EXIT.usage);
   }
@@ -90,5 +107,5 @@ export function defaultSession(workspace: string): SessionRow {
   if (!managers.length) {
     throw new UserError(`no engineering manager session in ${workspace}; name a session (see \`claude-wrapper attach --list\`) or start a team with \`claude-wrapper team start "<goal>"\``, EXIT.notFound);
   }
-  return preferred(managers);
+  return chosen(managers, "the default session (the engineering manager)");
 }

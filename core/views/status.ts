@@ -4,7 +4,7 @@ import { fileIdentity } from "../base/fsx";
 import { RECORDED_TASKS, type RecordedTasks, type SessionRow, rowsFor } from "./listing";
 import { type OrchestratorPid, liveOrchestrator } from "../workspace/owner";
 import { type SessionStatus, STATUSES } from "../workspace/session";
-import { type TaskProgress, readTaskProgress } from "../workspace/task-progress";
+import { readTasks } from "../workspace/tasks";
 import { listEntries } from "../workspace/paths";
 
 export interface StatusRow extends SessionRow {
@@ -77,13 +77,13 @@ function publicOrchestrator(o: OrchestratorPid | undefined): TeamSnapshot["orche
  * including archived ones (their cost counts), task progress, and totals.
  */
 /** Task progress of a row: as recorded while tasks.md is the file it was counted from, else read. */
-function taskProgressOf(row: SessionRow): TaskProgress {
+function taskProgressOf(row: SessionRow): { done: number; total: number; problem?: string } {
   const path = `${row.dir}/tasks.md`;
   const recorded = (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS];
   if (recorded && recorded.key === fileIdentity(path)) {
-    return { done: recorded.done, total: recorded.total, complete: recorded.total > 0 && recorded.done === recorded.total };
+    return { done: recorded.done, total: recorded.total };
   }
-  return readTaskProgress(path);
+  return readTasks(path);
 }
 
 export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): TeamSnapshot {

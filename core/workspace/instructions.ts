@@ -1,5 +1,6 @@
+import { readSync } from "node:fs";
 import { join } from "node:path";
-import { appendLocked, writeFileAtomic } from "../base/fsx";
+import { appendLocked, readJson, writeFileAtomic, writeJsonAtomic } from "../base/fsx";
 
 /** `YYYY-MM-DD HH:MM:SS` in local time, as the instruction headers show it. */
 export function stamp(d = new Date()): string {
@@ -20,9 +21,58 @@ export function writeFirstInstructions(dir: string, from: string, body: string):
   writeFileAtomic(instructionsPath(dir), instructionsBlock(from, body));
 }
 
-/** Append a block under the file's lock; the orchestrator sees the change and wakes the agent. */
-export async function appendInstructions(dir: string, from: string, body: string): Promise<void> {
-  await appendLocked(instructionsPath(dir), instructionsBlock(from, body));
+/**
+ * Append a block under the file's lock, in one write, never reading or rewriting what is there
+ * (see appendLocked: a file that cannot be appended to safely is refused with an AppendError and
+ * left as it is). The orchestrator sees the change and wakes the agent. Answers the block's size.
+ */
+export async function appendInstructions(dir: string, from: string, body: string): Promise<number> {
+  const block = instructionsBlock(from, body);
+  await appendLocked(instructionsPath(dir), block);
+  return Buffer.byteLength(block);
+}
+
+/**
+ * Where each once-only block was appended (`{ "<mark>": byte offset }`), beside instructions.md:
+ * a dot file, so listings and the agent's view of the dir leave it out.
+ */
+export const SENT_MARKS = ".instructions-sent.json";
+
+/** Past the block's own length, how far after its recorded offset a mark is looked for. */
+const MARK_SLACK_BYTES = 64 * 1024;
+
+/**
+ * Append a block that says `mark` at most once, however often this is repeated (a pass that
+ * repeats it after a crash tells once). Bounded whatever instructions.md's size: the offset each
+ * mark was appended at is recorded (before the write, under the lock) in SENT_MARKS, and a repeat
+ * looks for the mark only there. A record whose block never landed (a crash between the two
+ * writes) is written again. Answers whether the block was appended now.
+ */
+export async function appendInstructionsOnce(dir: string, from: string, body: string, mark: string): Promise<boolean> {
+  const block = instructionsBlock(from, body);
+  if (!block.includes(mark)) throw new Error(`the block does not say its mark "${mark}"`);
+  const sentPath = join(dir, SENT_MARKS);
+  const window = Buffer.byteLength(block) + MARK_SLACK_BYTES;
+  const at = await appendLocked(instructionsPath(dir), block, (fd, size) => {
+    const sent = readJson<Record<string, unknown>>(sentPath) ?? {};
+    const prev = sent[mark];
+    if (typeof prev === "number" && prev < size && holds(fd, prev, Math.min(size, prev + window), mark)) return false;
+    writeJsonAtomic(sentPath, { ...sent, [mark]: size });
+    return true;
+  });
+  return at >= 0;
+}
+
+/** Whether bytes `[start, end)` of the open file hold `mark`. */
+function holds(fd: number, start: number, end: number, mark: string): boolean {
+  const buf = Buffer.allocUnsafe(end - start);
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, start + off);
+    if (n <= 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off).includes(mark);
 }
 
 const HEADER_RE = /^##\s+Instructions from\s+(.+?)\s*(?:\(([^)]*)\))?\s*$/im;

@@ -6,7 +6,8 @@ import intern from "../../personas/intern.md" with { type: "text" };
 import softwareEngineer from "../../personas/software-engineer.md" with { type: "text" };
 import solutionsArchitect from "../../personas/solutions-architect.md" with { type: "text" };
 import { knownRunners } from "../agents/index";
-import { lstatOrUndefined, readTextCapped } from "../base/fsx";
+import { lstatOrUndefined } from "../base/fsx";
+import { readText } from "../base/read-text";
 import { PLACEHOLDERS } from "./persona-render";
 import type { TeamRecord } from "./team-file";
 import { isPersonaName } from "./paths";
@@ -217,7 +218,7 @@ export function loadPersonaSet(workspace: string): PersonaSet {
       problem("error", `larger than ${MAX_PERSONA_BYTES / 1024} KB`);
       continue;
     }
-    const source = readTextCapped(path, MAX_PERSONA_BYTES);
+    const source = readText(path, MAX_PERSONA_BYTES);
     if (source === undefined) {
       problem("error", "unreadable");
       continue;

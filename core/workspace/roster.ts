@@ -5,7 +5,8 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { readTextCapped, writeFileAtomic } from "../base/fsx";
+import { writeFileAtomic } from "../base/fsx";
+import { readText } from "../base/read-text";
 import { type Persona, modelFor } from "./personas";
 import { type SessionRecord, type SessionStatus, readSession } from "./session";
 import { type TeamRecord, readTeam } from "./team-file";
@@ -238,7 +239,7 @@ function archivedEntries(workspace: string, memo: Memo, labels: (persona: string
 export function writeRoster(workspace: string, live: SessionRecord[], personas: Map<string, Pick<Persona, "name" | "label" | "model">>): boolean {
   let memo = memos.get(workspace);
   if (!memo) {
-    memo = { archived: new Map(), text: readTextCapped(rosterPath(workspace), 4 * 1024 * 1024) };
+    memo = { archived: new Map(), text: readText(rosterPath(workspace), 4 * 1024 * 1024) };
     memos.set(workspace, memo);
   }
   const liveIds = live.map((r) => r.id).sort().join(" ");

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { readJson, readTextCapped, writeJsonAtomic } from "../base/fsx";
+import { readJson, writeJsonAtomic } from "../base/fsx";
+import { type ReadError, describeReadError, readTextOrWhy } from "../base/read-text";
 
 export const STATUSES = [
   "pending",
@@ -109,13 +110,25 @@ export function sessionJsonPath(dir: string): string {
   return join(dir, "session.json");
 }
 
+/** Past this size session.json is not read: the orchestrator writes a few hundred bytes. */
+export const MAX_SESSION_BYTES = 1024 * 1024;
+
 /**
- * Read and validate session.json. A missing file answers undefined; a corrupt one answers a
- * record in `failed` with the reason, so one bad file never stops a loop or a listing.
+ * Read and validate session.json. A missing file answers undefined; a corrupt or unreadable one
+ * answers a record in `failed` with the reason, so one bad file never stops a loop or a listing.
  */
 export function readSession(dir: string, id: string, persona: string): SessionRecord | undefined {
-  const text = readTextCapped(sessionJsonPath(dir), 1024 * 1024);
-  return text === undefined ? undefined : sessionFromText(text, id, persona);
+  const text = readTextOrWhy(sessionJsonPath(dir), MAX_SESSION_BYTES, { whole: true });
+  if (typeof text === "string") return sessionFromText(text, id, persona);
+  return text.failure === "missing" ? undefined : unreadableSession(id, persona, text);
+}
+
+/**
+ * The stand-in for a session whose session.json exists but cannot be read (its dir or the file
+ * not readable, a symlink, too large): `failed`, with why in `error`, naming the file.
+ */
+export function unreadableSession(id: string, persona: string, why: ReadError): SessionRecord {
+  return standIn(newSessionRecord({ id, persona, name: id, status: "failed", error: `session.json ${describeReadError(why, MAX_SESSION_BYTES)}` }));
 }
 
 /** Records made up for a session.json that could not be read as one (see `isStandIn`). */
