@@ -185,7 +185,7 @@ describe("a teammate's notice to its requester", () => {
     expect(after.size).toBeGreaterThan(3 * 1024 ** 3);
     expect(after.head.slice(0, head.length)).toBe(head);
     expect(after.tail.match(/Teammate intern-\d+ \(job\) completed all its tasks/g)).toHaveLength(1);
-    expect(after.tail).toMatch(/## Instructions from orchestrator \([^)]+\)\n\nTeammate intern-\d+ \(job\) completed[^\n]*\n\n$/);
+    expect(after.tail).toMatch(/## Instructions from orchestrator \([^)]+\)\n\nTeammate intern-\d+ \(job\) completed[^#]*\n\n$/);
   });
 });
 

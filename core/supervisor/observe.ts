@@ -165,12 +165,12 @@ export class Observer {
       present.add(e.id);
       const dir = join(this.ws, e.dir);
       if (this.corrupt.has(e.id) && !this.dirty.has(e.id)) {
-        corrupt.push({ id: e.id, persona: e.persona, reason: this.corrupt.get(e.id)! });
+        corrupt.push({ id: e.id, persona: e.persona, reason: this.corrupt.get(e.id)!, file: join(dir, "session.json") });
         continue;
       }
       const c = this.read(e.id, e.persona, dir, now);
       if (c === "corrupt") {
-        corrupt.push({ id: e.id, persona: e.persona, reason: this.corrupt.get(e.id)! });
+        corrupt.push({ id: e.id, persona: e.persona, reason: this.corrupt.get(e.id)!, file: join(dir, "session.json") });
         continue;
       }
       if (!c) {

@@ -74,7 +74,7 @@ export interface World {
   /** Sessions whose dir is gone (removed by hand), with their agent if one still runs. */
   vanished: Array<{ id: string; pid: number | null }>;
   /** Sessions whose session.json cannot be read as one (left alone until repaired). */
-  corrupt: Array<{ id: string; persona: string; reason: string }>;
+  corrupt: Array<{ id: string; persona: string; reason: string; file: string }>;
   /** Things a person must fix, each said once (keyed). */
   problems: Array<{ key: string; message: string }>;
   /** When an entry not yet complete (a dir without its file) is to be looked at again. */
@@ -203,7 +203,7 @@ export function reconcile(w: World): Action[] {
     else actions.push({ type: "report", key: `vanished:${v.id}`, message: `${v.id}: its session dir was removed; the session is forgotten` });
   }
   for (const c of w.corrupt) {
-    actions.push({ type: "report", key: `corrupt:${c.id}`, session: c.id, message: `${c.reason}; the session is left alone until its session.json is repaired (or its dir removed)` });
+    actions.push({ type: "report", key: `corrupt:${c.id}`, session: c.id, message: `${c.reason}; the session is left alone until ${c.file} is repaired (or its dir removed)` });
   }
   for (const p of w.problems) actions.push({ type: "report", key: p.key, message: p.message });
 
