@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
+import { knownRunners } from "../core/agents/index";
 import { UserError } from "../core/base/errors";
 import { createEmitter } from "../core/supervisor/events";
 import { Orchestrator } from "../core/supervisor/orchestrator";
@@ -20,7 +21,7 @@ export default defineCommand({
   args: {
     "max-agents": { type: "string", description: "Run at most N agents at once; the rest wait as queued (0 = no limit)", valueHint: "n" },
     "budget-usd": { type: "string", description: "Stop starting or resuming agents once the team has spent this much", valueHint: "usd" },
-    agent: { type: "string", description: "Run every session with this agent CLI instead of its persona's (claude, sim)", valueHint: "name" },
+    agent: { type: "enum", options: knownRunners(), description: "Run every session with this agent CLI instead of its persona's" },
     "dangerously-skip-permissions": { type: "boolean", description: "Pass --dangerously-skip-permissions to Claude Code (agents run unattended)" },
     json: { type: "boolean", description: "Print one JSON event per line" },
     ...sharedArgs,

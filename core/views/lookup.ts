@@ -1,6 +1,7 @@
 import { EXIT, UserError } from "../base/errors";
 import { type SessionRow, listRows, rowsFor } from "./listing";
 import { listEntries } from "../workspace/paths";
+import { editDistance } from "../base/suggest";
 
 export const MANAGER_PERSONA = "engineering-manager";
 
@@ -14,19 +15,6 @@ function preferred(rows: SessionRow[]): SessionRow {
     const d = score(r) - score(best);
     return d > 0 || (d === 0 && r.id > best.id) ? r : best;
   });
-}
-
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** Up to `max` sessions whose name or id is near `query` (a substring either way, or a few edits). */
