@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { UserError } from "../core/base/errors";
-import { jsonLines, paint, wantColor, writeStdout } from "../core/views/format";
+import { jsonLines, writeStdout } from "../core/views/format";
 import { listJson, listRows, matchesFilter } from "../core/views/listing";
-import { renderList } from "../core/views/team-view";
 import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -40,21 +39,24 @@ export default defineCommand({
         process.stdout.write(`No sessions ${why}.\n`);
         return;
       }
-      process.stdout.write(`${renderList(rows, paint(wantColor())).join("\n")}\n`);
+      // Human output only: the palette loads consola, which --json never pays for.
+      const [{ paint }, { renderList }] = await Promise.all([import("../core/cli/output"), import("../core/views/team-view")]);
+      process.stdout.write(`${renderList(rows, paint(process.stdout)).join("\n")}\n`);
       return;
     }
 
     // Loaded here, not at the top: `--list` is the common call and starts faster without them
     // (the shell module pulls in node:os).
-    const [{ findSession }, { runShell, visibleFiles }, { readTaskProgress }, { renderAttachBanner }] = await Promise.all([
+    const [{ findSession }, { runShell, visibleFiles }, { readTaskProgress }, { renderAttachBanner }, { paint }] = await Promise.all([
       import("../core/views/lookup"),
       import("../core/views/shell"),
       import("../core/workspace/task-progress"),
       import("../core/views/team-view"),
+      import("../core/cli/output"),
     ]);
     const row = findSession(workspace, args.session);
     const tasks = readTaskProgress(join(row.dir, "tasks.md"));
-    process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(wantColor(process.stderr))).join("\n")}\n`);
+    process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(process.stderr)).join("\n")}\n`);
 
     const env: Record<string, string | undefined> = {
       ...process.env,

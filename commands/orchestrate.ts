@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { consola } from "consola";
 import { knownRunners } from "../core/agents/index";
 import { UserError } from "../core/base/errors";
-import { createEmitter } from "../core/supervisor/events";
+import { log } from "../core/cli/output";
+import { createEmitter, createWarn } from "../core/supervisor/events";
 import { Orchestrator } from "../core/supervisor/orchestrator";
 import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { sharedArgs } from "./_shared";
@@ -39,13 +39,13 @@ export default defineCommand({
       skipPermissions: !!args["dangerously-skip-permissions"],
       agent: args.agent,
       emit: createEmitter(!!args.json),
-      warn: (message) => (args.json ? process.stderr.write(`${message}\n`) : consola.warn(message)),
+      warn: createWarn(!!args.json),
     });
 
     let signals = 0;
     const stop = async (signal: NodeJS.Signals) => {
       if (++signals > 1) process.exit(130);
-      if (!args.json) consola.info(`${signal}: stopping the team's agents…`);
+      if (!args.json) log().log(`🛑 ${signal}: stopping the team's agents…`);
       await orchestrator.shutdown();
       process.exit(0);
     };

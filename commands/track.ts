@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
-import { jsonDocument, paint, wantColor, writeStdout } from "../core/views/format";
+import { jsonDocument, writeStdout } from "../core/views/format";
 import { teamSnapshot } from "../core/views/status";
-import { renderDashboard } from "../core/views/team-view";
 import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -19,13 +18,14 @@ export default defineCommand({
       await writeStdout(jsonDocument({ ...teamSnapshot(workspace, { activity: true }) }, ["sessions"]));
       return;
     }
+    const [{ paint }, { renderDashboard }] = await Promise.all([import("../core/cli/output"), import("../core/views/team-view")]);
     // Not a terminal (a pipe, a file, CI): one frame, then exit.
     if (!process.stdout.isTTY) {
       process.stdout.write(`${renderDashboard(teamSnapshot(workspace, { activity: true }), paint(false)).join("\n")}\n`);
       return;
     }
     const { runLiveView } = await import("../core/views/live-view");
-    const p = paint(wantColor());
+    const p = paint(process.stdout);
     await runLiveView(workspace, (size) => renderDashboard(teamSnapshot(workspace, { activity: true }), p, size));
   },
 });

@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
-import { jsonDocument, paint, wantColor, writeStdout } from "../../core/views/format";
+import { jsonDocument, writeStdout } from "../../core/views/format";
 import { teamSnapshot } from "../../core/views/status";
-import { renderStatus } from "../../core/views/team-view";
 import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
@@ -18,6 +17,8 @@ export default defineCommand({
       await writeStdout(jsonDocument({ ...snapshot }, ["sessions"]));
       return;
     }
-    process.stdout.write(`${renderStatus(snapshot, paint(wantColor())).join("\n")}\n`);
+    // Human output only: the palette loads consola, which --json never pays for.
+    const [{ paint }, { renderStatus }] = await Promise.all([import("../../core/cli/output"), import("../../core/views/team-view")]);
+    process.stdout.write(`${renderStatus(snapshot, paint(process.stdout)).join("\n")}\n`);
   },
 });

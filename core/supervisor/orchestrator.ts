@@ -701,9 +701,11 @@ export class Orchestrator {
       // Started just before a crash, its PID never recorded: find it by its environment.
       (rec.status === "active" && !rec.pid ? (findAgentByEnv(this.ws, id, rec.persona)?.pid ?? null) : null);
     if (pid) {
+      // [wt-cli] Our own stop of a finished agent is news, not a warning (events.ts humanLine).
+      const stoppedBy = proc?.exit ? undefined : "orchestrator";
       if (!proc?.exit) await stopGroup(pid, this.timings.stopGraceMs);
       const exit = this.procs.get(id)?.exit;
-      this.opts.emit("exited", { ...this.who(rec), pid, code: exit?.code ?? null, signal: exit?.signal ?? (proc?.exit ? null : "SIGTERM") });
+      this.opts.emit("exited", { ...this.who(rec), pid, code: exit?.code ?? null, signal: exit?.signal ?? (proc?.exit ? null : "SIGTERM"), stoppedBy });
     }
     this.procs.delete(id);
     rec = { ...this.current(id), status: "completed", pid: null, pidStartTime: null, endedAt: new Date().toISOString() };

@@ -4,6 +4,7 @@
  * Following uses @parcel/watcher events on the session dir; a one-second check is the safety net
  * that also notices the dir being archived (renamed to `<id>-completed`) under us.
  */
+import { type Paint, PLAIN } from "../cli/output";
 import { plural } from "./format";
 import { isAbsolute, join, relative } from "node:path";
 import { type AgentLogEntry, AgentLogReader, assistantError, classifyFailure, parseResult } from "../agents/agentlog";
@@ -16,25 +17,8 @@ import { archiveDirName } from "../workspace/paths";
 
 export const AGENT_LOG = "agent.jsonl";
 
-export interface Palette {
-  dim(s: string): string;
-  red(s: string): string;
-  green(s: string): string;
-  cyan(s: string): string;
-  bold(s: string): string;
-}
-
-const plain: Palette = { dim: (s) => s, red: (s) => s, green: (s) => s, cyan: (s) => s, bold: (s) => s };
-const ansi = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
-const colored: Palette = { dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39), cyan: ansi(36, 39), bold: ansi(1, 22) };
-
-/** Colors only for a terminal, and never with NO_COLOR set. */
-export function paletteFor(stream: { isTTY?: boolean }): Palette {
-  return stream.isTTY && !process.env.NO_COLOR ? colored : plain;
-}
-
 export interface RenderOptions {
-  palette?: Palette;
+  palette?: Paint;
   /** Paths are shown relative to this dir when they lie below it. */
   cwd?: string;
   /** Characters of a tool result to show before cutting it short. */
@@ -110,7 +94,7 @@ function money(usd: number): string {
 
 /** The lines one stream-json message becomes (none for messages a person does not need). */
 export function renderEntry(entry: AgentLogEntry, opts: RenderOptions = {}): string[] {
-  const p = opts.palette ?? plain;
+  const p = opts.palette ?? PLAIN;
   const v = entry.value;
   if (!v) return [p.dim(`? ${clip(entry.raw, 160)}`)];
   switch (v.type) {

@@ -2,8 +2,9 @@
  * Human renderings of the team (`attach --list`, `team status`, `track`): plain text, coloured
  * only through the Paint passed in, so pipes and NO_COLOR get the same layout without escapes.
  */
+import type { Paint } from "../cli/output";
 import type { SessionRow } from "./listing";
-import { type Paint, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
+import { formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
 import type { StatusRow, TeamSnapshot } from "./status";
 
 function statusText(row: SessionRow, p: Paint): string {
