@@ -251,23 +251,39 @@ describe("one live team per workspace", () => {
     expect(existsSync(join(sb.workspace, ".team.lock"))).toBe(false);
   }, 30_000);
 
-  test("a stopped or archived team lets a new one start; any other status keeps it refused", async () => {
+  test("a stopped team lets a new one start; any other status keeps it refused", async () => {
+    const sb = box();
+    expect((await run(sb, ["team", "start", "old goal"])).code).toBe(0);
+    const paths = sessionDirs(sb.workspace).map((d) => join(sb.workspace, d, "session.json"));
+    const mark = (path: string, status: string) => writeFileSync(path, JSON.stringify({ ...readJsonFile(path), status }));
+    // The architect failed, the manager is still at it: a live team.
+    mark(paths.find((p) => p.includes("solutions-architect"))!, "failed");
+    mark(paths.find((p) => p.includes("engineering-manager"))!, "idle");
+    expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
+    // `team stop` marks sessions stopped: now the workspace is free.
+    for (const p of paths) mark(p, "stopped");
+    const r = await run(sb, ["team", "start", "new goal", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).sessions).toHaveLength(2);
+    expect(sessionDirs(sb.workspace)).toHaveLength(4);
+  });
+
+  test("once its manager's work is archived the team is done: what it left behind does not hold a new one back", async () => {
     const sb = box();
     expect((await run(sb, ["team", "start", "old goal"])).code).toBe(0);
     const [architect] = sessionDirs(sb.workspace, "solutions-architect");
     const [manager] = sessionDirs(sb.workspace, "engineering-manager");
-    // The manager finished and was archived; the architect failed: still a live team.
     renameSync(join(sb.workspace, manager!), join(sb.workspace, `${manager}-completed`));
     const archPath = join(sb.workspace, architect!, "session.json");
     writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "failed" }));
-    expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
-    // `team stop` marks sessions stopped: now the workspace is free.
-    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "stopped" }));
     const r = await run(sb, ["team", "start", "new goal", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).sessions).toHaveLength(2);
     expect(sessionDirs(sb.workspace)).toHaveLength(3);
     expect(existsSync(join(sb.workspace, `${manager}-completed`))).toBe(true);
+    // The new team is the current one: the old architect is out of the default listing.
+    const rows = JSON.parse((await run(sb, ["attach", "--list", "--json"])).stdout) as Array<{ id: string }>;
+    expect(rows.map((x) => x.id)).not.toContain(architect);
   });
 });
 

@@ -2,16 +2,16 @@ import { defineCommand } from "citty";
 import { jsonDocument, writeStdout } from "../../core/views/format";
 import { teamSnapshot } from "../../core/views/status";
 import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
-import { jsonArg, sharedArgs } from "../_shared";
+import { allTeamsArg, jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({
-  meta: { name: "status", description: "The team at a glance: orchestrator, sessions by status, tasks, cost" },
-  args: { ...sharedArgs, ...jsonArg },
+  meta: { name: "status", description: "The team at a glance: goal, orchestrator, sessions by status, tasks, cost" },
+  args: { ...allTeamsArg, ...sharedArgs, ...jsonArg },
   async run({ args }) {
     const workspace = resolveWorkspace(args.workspace);
     requireWorkspace(workspace);
 
-    const snapshot = teamSnapshot(workspace);
+    const snapshot = teamSnapshot(workspace, { all: args.all });
 
     if (args.json) {
       await writeStdout(jsonDocument({ ...snapshot }, ["sessions"]));

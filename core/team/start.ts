@@ -3,7 +3,8 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
-import { writeTeam } from "../workspace/team-file";
+import { inTeam, readTeam, teamDone, writeTeam } from "../workspace/team-file";
+import { isOurProcess } from "../processes/proc";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { type Persona, loadPersonas, renderPersona } from "../workspace/personas";
 import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
@@ -33,11 +34,19 @@ export function validateGoal(goal: string | undefined): string {
   return g;
 }
 
-/** Sessions that keep a team alive: anything neither archived nor stopped. */
+/**
+ * Sessions that keep a team alive: anything neither archived nor stopped, of the current team
+ * while it is not done. Once it is done (its manager's work archived), what it left idle no longer
+ * holds a new team back; an agent still running does, whichever team it was on.
+ */
 export function liveTeam(workspace: string): SessionRecord[] {
-  return readAllSessions(workspace)
-    .map((s) => s.rec)
-    .filter((r) => r.status !== "stopped");
+  const team = readTeam(workspace);
+  const all = readAllSessions(workspace, true);
+  const done = teamDone(team, all.map((s) => ({ id: s.rec.id, persona: s.rec.persona, archived: s.archived })));
+  return all
+    .filter((s) => !s.archived && s.rec.status !== "stopped")
+    .filter((s) => (inTeam(team, s.rec.id) && !done) || isOurProcess(s.rec.pid, s.rec.pidStartTime))
+    .map((s) => s.rec);
 }
 
 export interface Member {

@@ -2,18 +2,18 @@ import { EXIT, UserError } from "../base/errors";
 import { type SessionRow, listRows, rowsFor } from "./listing";
 import { listEntries } from "../workspace/paths";
 import { editDistance } from "../base/suggest";
+import { MANAGER_PERSONA, type TeamRecord, inTeam, readTeam, sessionMs } from "../workspace/team-file";
 
-export const MANAGER_PERSONA = "engineering-manager";
 
 /**
  * When several sessions answer to one name (an earlier team's `manager` is still on disk), the
- * one the user means: not archived, then not stopped, then the newest.
+ * one the user means: the current team's, then not archived, then not stopped, then the newest.
  */
-function preferred(rows: SessionRow[]): SessionRow {
-  const score = (r: SessionRow) => (r.archived ? 0 : 2) + (r.status === "stopped" ? 0 : 1);
+function preferred(rows: SessionRow[], team: TeamRecord | undefined): SessionRow {
+  const score = (r: SessionRow) => (inTeam(team, r.id) ? 4 : 0) + (r.archived ? 0 : 2) + (r.status === "stopped" ? 0 : 1);
   return rows.reduce((best, r) => {
     const d = score(r) - score(best);
-    return d > 0 || (d === 0 && r.id > best.id) ? r : best;
+    return d > 0 || (d === 0 && sessionMs(r.id) > sessionMs(best.id)) ? r : best;
   });
 }
 
@@ -55,10 +55,10 @@ export function findSession(workspace: string, query?: string): SessionRow {
 
   const rows = listRows(workspace, { all: true });
   const named = rows.filter((r) => r.name === q);
-  if (named.length) return preferred(named);
+  if (named.length) return preferred(named, readTeam(workspace));
 
   const prefixed = rows.filter((r) => r.id.startsWith(q) || r.name.startsWith(q));
-  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return preferred(prefixed);
+  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return preferred(prefixed, readTeam(workspace));
   if (prefixed.length > 1) {
     throw new UserError(`"${q}" matches ${prefixed.length} sessions: ${describe(prefixed.slice(0, 5))}${prefixed.length > 5 ? ", …" : ""}; give more of the id or name`, EXIT.usage);
   }
@@ -78,5 +78,5 @@ export function defaultSession(workspace: string): SessionRow {
   if (!managers.length) {
     throw new UserError(`no engineering manager session in ${workspace}; name a session (see \`claude-wrapper attach --list\`) or start a team with \`claude-wrapper team start "<goal>"\``, EXIT.notFound);
   }
-  return preferred(managers);
+  return preferred(managers, readTeam(workspace));
 }
