@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
+import { paint } from "../../core/cli/output";
 import { parseCount, startTeam, validateGoal } from "../../core/team/start";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
@@ -25,9 +26,8 @@ export default defineCommand({
       console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));
       return;
     }
-    // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
-    // and the result of a command must never depend on that.
-    const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
+    const p = paint(process.stdout);
+    const lines = [`${p.green("✔")} Team created in ${relative(process.cwd(), workspace) || "."}`];
     for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id}`);
     lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");
     console.log(lines.join("\n"));
