@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { UserError } from "../core/base/errors";
-import { jsonLines, paint, wantColor, writeStdout } from "../core/views/format";
-import { listJson, listRows, matchesFilter } from "../core/views/listing";
-import { renderList } from "../core/views/team-view";
+import { jsonLines, plural, writeStdout } from "../core/views/format";
+import { listJson, listedEntries, matchesFilter, rowsFor } from "../core/views/listing";
 import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -16,7 +15,7 @@ export default defineCommand({
     session: { type: "positional", description: "Session id, name (manager, engineer-1, …) or a unique prefix", required: false },
     list: { type: "boolean", alias: "l", description: "List sessions grouped by persona instead of attaching" },
     filter: { type: "string", description: "With --list: only personas or names holding these dash-separated words", valueHint: "words" },
-    all: { type: "boolean", alias: "a", description: "With --list: include archived (completed) sessions" },
+    all: { type: "boolean", alias: "a", description: "With --list: include archived (completed) sessions and earlier teams' sessions" },
     ...sharedArgs,
     ...jsonArg,
   },
@@ -29,32 +28,39 @@ export default defineCommand({
     requireWorkspace(workspace);
 
     if (listing) {
-      let rows = listRows(workspace, { all: args.all });
+      // The current team's sessions; --all: archived ones and earlier teams' too.
+      const { shown, earlier } = listedEntries(workspace, { all: args.all });
+      let rows = rowsFor(workspace, shown);
       if (args.filter !== undefined) rows = rows.filter((r) => matchesFilter(r, args.filter!));
       if (args.json) {
         await writeStdout(jsonLines(rows.map(listJson)));
         return;
       }
+      // Human output only: the palette loads consola, which --json never pays for.
+      const [{ paint }, { renderList }] = await Promise.all([import("../core/cli/output"), import("../core/views/team-view")]);
+      const p = paint(process.stdout);
+      const hidden = earlier ? [p.dim(`${plural(earlier, "session")} of earlier teams not shown; --all includes them`)] : [];
       if (!rows.length) {
         const why = args.filter !== undefined ? `match "${args.filter}"` : `in ${workspace}${args.all ? "" : " (--all includes archived ones)"}`;
-        process.stdout.write(`No sessions ${why}.\n`);
+        process.stdout.write(`${[`No sessions ${why}.`, ...hidden].join("\n")}\n`);
         return;
       }
-      process.stdout.write(`${renderList(rows, paint(wantColor())).join("\n")}\n`);
+      process.stdout.write(`${[...renderList(rows, p), ...(hidden.length ? ["", ...hidden] : [])].join("\n")}\n`);
       return;
     }
 
     // Loaded here, not at the top: `--list` is the common call and starts faster without them
     // (the shell module pulls in node:os).
-    const [{ findSession }, { runShell, visibleFiles }, { readTasks }, { renderAttachBanner }] = await Promise.all([
+    const [{ findSession }, { runShell, visibleFiles }, { readTasks }, { renderAttachBanner }, { paint }] = await Promise.all([
       import("../core/views/lookup"),
       import("../core/views/shell"),
       import("../core/workspace/tasks"),
       import("../core/views/team-view"),
+      import("../core/cli/output"),
     ]);
     const row = findSession(workspace, args.session);
     const tasks = readTasks(join(row.dir, "tasks.md"));
-    process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(wantColor(process.stderr))).join("\n")}\n`);
+    process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(process.stderr)).join("\n")}\n`);
 
     const env: Record<string, string | undefined> = {
       ...process.env,

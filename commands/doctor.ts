@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { type Check, runDoctor } from "../core/team/doctor";
 import { UserError } from "../core/base/errors";
+import { paint } from "../core/cli/output";
 import { plural } from "../core/views/format";
-import { paletteFor } from "../core/views/logview";
 import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 
@@ -28,10 +28,10 @@ export default defineCommand({
     if (args.json) {
       console.log(JSON.stringify(report, null, 2));
     } else {
-      const p = paletteFor(process.stdout);
-      const paint = { ok: p.green, warn: p.bold, fail: p.red, unknown: p.dim } as const;
+      const p = paint(process.stdout);
+      const mark = { ok: p.green, warn: p.bold, fail: p.red, unknown: p.dim } as const;
       for (const c of report.checks) {
-        console.log(`${paint[c.status](MARK[c.status])} ${c.title.padEnd(12)} ${c.detail}`);
+        console.log(`${mark[c.status](MARK[c.status])} ${c.title.padEnd(12)} ${c.detail}`);
         if (c.fix && c.status !== "ok") console.log(`  ${" ".repeat(12)} fix: ${c.fix}`);
       }
       const failed = report.checks.filter((c) => c.status === "fail").length;

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { paletteFor, showSessionLog } from "../core/views/logview";
+import { paint } from "../core/cli/output";
+import { showSessionLog } from "../core/views/logview";
 import { findSession } from "../core/views/lookup";
 import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { sharedArgs } from "./_shared";
@@ -29,7 +30,7 @@ export default defineCommand({
       json: Boolean(args.json),
       write: (text) => process.stdout.write(text),
       note: (text) => process.stderr.write(`${text}\n`),
-      render: { palette: paletteFor(process.stdout), cwd: process.cwd() },
+      render: { palette: paint(process.stdout), cwd: process.cwd() },
       signal: stop.signal,
     });
 

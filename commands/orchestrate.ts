@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
-import { consola } from "consola";
+import { knownRunners } from "../core/agents/index";
 import { UserError } from "../core/base/errors";
-import { createEmitter } from "../core/supervisor/events";
+import { log } from "../core/cli/output";
+import { createEmitter, createWarn } from "../core/supervisor/events";
 import { Orchestrator } from "../core/supervisor/orchestrator";
 import { requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { sharedArgs } from "./_shared";
@@ -20,7 +21,7 @@ export default defineCommand({
   args: {
     "max-agents": { type: "string", description: "Run at most N agents at once; the rest wait as queued (0 = no limit)", valueHint: "n" },
     "budget-usd": { type: "string", description: "Stop starting or resuming agents once the team has spent this much", valueHint: "usd" },
-    agent: { type: "string", description: "Run every session with this agent CLI (claude, codex, gemini, sim), over persona files and `team start --agent`", valueHint: "name" },
+    agent: { type: "enum", options: knownRunners(), description: "Run every session with this agent CLI, over persona files and `team start --agent`" },
     "dangerously-skip-permissions": { type: "boolean", description: "Agents run unattended with no permission checks (claude --dangerously-skip-permissions, codex --dangerously-bypass-approvals-and-sandbox, gemini --approval-mode=yolo)" },
     "exit-when-done": { type: "boolean", description: "Exit (0) once the manager's session completes, pausing whatever still runs" },
     json: { type: "boolean", description: "Print one JSON event per line" },
@@ -40,13 +41,13 @@ export default defineCommand({
       agent: args.agent,
       exitWhenDone: !!args["exit-when-done"],
       emit: createEmitter(!!args.json),
-      warn: (message) => (args.json ? process.stderr.write(`${message}\n`) : consola.warn(message)),
+      warn: createWarn(!!args.json),
     });
 
     let signals = 0;
     const stop = async (signal: NodeJS.Signals) => {
       if (++signals > 1) process.exit(130);
-      if (!args.json) consola.info(`${signal}: stopping the team's agents…`);
+      if (!args.json) log().log(`🛑 ${signal}: stopping the team's agents…`);
       await orchestrator.shutdown();
       process.exit(0);
     };

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
+import { paint } from "../core/cli/output";
 import { tellSender, tellSession } from "../core/team/tell";
 import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
@@ -27,8 +28,8 @@ export default defineCommand({
       return;
     }
     const s = told.session;
-    // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test, and scripts read this.
-    console.log(`✔ Told ${s.name === s.id ? s.id : `${s.name} (${s.id})`}: appended ${told.bytes} bytes to ${relative(process.cwd(), told.file)}${told.from === "user" ? "" : ` (from ${told.from})`}`);
-    console.log(`  ${told.delivery}`);
+    const p = paint(process.stdout);
+    console.log(`${p.green("✔")} Told ${s.name === s.id ? s.id : `${s.name} (${s.id})`}: appended ${told.bytes} bytes to ${relative(process.cwd(), told.file)}${told.from === "user" ? "" : ` (from ${told.from})`}`);
+    console.log(p.dim(`  ${told.delivery}`));
   },
 });

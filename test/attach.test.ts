@@ -199,6 +199,82 @@ describe("attach", () => {
   });
 });
 
+describe("the current team", () => {
+  /**
+   * Team A is done (its manager archived) but left engineer-1 idle; team B starts after it, and
+   * its own engineer-1 is already archived. Names now answer for B; A shows only with --all.
+   */
+  async function twoTeams() {
+    const sb = S.box();
+    const a = await startTeam(sb, 1, 0);
+    patchSession(a.manager!.dir, { status: "completed" });
+    renameSync(a.manager!.dir, `${a.manager!.dir}-completed`);
+    patchSession(a["engineer-1"]!.dir, { status: "idle" });
+    patchSession(a.architect!.dir, { status: "stopped" });
+    const b = await startTeam(sb, 2, 0);
+    patchSession(b["engineer-1"]!.dir, { status: "completed" });
+    renameSync(b["engineer-1"]!.dir, `${b["engineer-1"]!.dir}-completed`);
+    return { sb, a, b };
+  }
+  const shellEnv = (env: Record<string, string>) => ({ ...env, SHELL: "/bin/sh" });
+
+  test("a done team does not hold the next `team start` back", async () => {
+    const { b } = await twoTeams();
+    expect(Object.keys(b).sort()).toEqual(["architect", "engineer-1", "engineer-2", "manager"]);
+  });
+
+  test("views show the current team's sessions; --all adds earlier teams' and archived ones", async () => {
+    const { sb, a, b } = await twoTeams();
+    const rows = JSON.parse((await run(sb, ["attach", "--list", "--json"])).stdout) as Array<{ id: string; name: string }>;
+    expect(rows.map((r) => r.id)).toEqual([b.manager!.id, b.architect!.id, b["engineer-2"]!.id]);
+
+    const human = await run(sb, ["attach", "--list"]);
+    expect(human.stdout).not.toContain(a["engineer-1"]!.id);
+    expect(human.stdout).toContain("2 sessions of earlier teams not shown");
+
+    const all = JSON.parse((await run(sb, ["attach", "--list", "--all", "--json"])).stdout) as Array<{ id: string }>;
+    expect(all.map((r) => r.id).sort()).toEqual([...Object.values(a), ...Object.values(b)].map((m) => m.id).sort());
+
+    const status = JSON.parse((await run(sb, ["team", "status", "--json"])).stdout);
+    expect(status.sessions.map((r: { id: string }) => r.id).sort()).toEqual(Object.values(b).map((m) => m.id).sort());
+    expect(status.earlier).toBe(3);
+    expect(status.team).toMatchObject({ goal: "Build a todo app", done: false });
+    const statusAll = JSON.parse((await run(sb, ["team", "status", "--json", "--all"])).stdout);
+    expect(statusAll.sessions).toHaveLength(7);
+
+    const track = await run(sb, ["track"]);
+    expect(track.stdout).toContain(b.manager!.id);
+    expect(track.stdout).not.toContain(a["engineer-1"]!.id);
+  });
+
+  test("a name means the current team's session, even archived, over an earlier team's live one", async () => {
+    const { sb, b } = await twoTeams();
+    const env = { root: sb.root, env: shellEnv(sb.env) };
+    const eng = await run(env, ["attach", "engineer-1"], { stdin: "pwd\n" });
+    expect(eng.stdout.trim()).toBe(`${b["engineer-1"]!.dir}-completed`);
+    const manager = await run(env, ["attach"], { stdin: "pwd\n" });
+    expect(manager.stdout.trim()).toBe(b.manager!.dir);
+    const logs = await run(sb, ["logs", "engineer-1"]);
+    expect(logs.stderr).toContain(b["engineer-1"]!.id);
+    const told = await run(sb, ["tell", "manager", "hello", "--json"]);
+    expect(JSON.parse(told.stdout).session).toBe(b.manager!.id);
+  });
+
+  test("when the manager's work is archived, status and track say the team is done", async () => {
+    const sb = S.box();
+    const team = await startTeam(sb, 0, 0);
+    patchSession(team.manager!.dir, { status: "completed", costUsd: 0.5 });
+    renameSync(team.manager!.dir, `${team.manager!.dir}-completed`);
+    for (const args of [["team", "status"], ["track"]]) {
+      const r = await run(sb, args);
+      expect(r.stdout).toContain("goal Build a todo app");
+      expect(r.stdout).toMatch(/✔ done in \S+, \$0\.5000 in total/);
+      expect(r.stdout).not.toContain("no sessions yet");
+    }
+    expect(JSON.parse((await run(sb, ["team", "status", "--json"])).stdout).team.done).toBe(true);
+  });
+});
+
 describe("listing internals", () => {
   test("matchesFilter and effectiveStatus", async () => {
     const { matchesFilter, effectiveStatus } = await import("../core/views/listing");

@@ -161,3 +161,62 @@ describe("mistakes are one line on stderr, exit 2", () => {
     });
   }
 });
+
+describe("did you mean", () => {
+  const cases: Array<[string[], string]> = [
+    [["team", "strat"], "did you mean `team start`?"],
+    [["atach", "--list"], "did you mean `attach`?"],
+    [["Team", "status"], "did you mean `team`?"],
+    [["orchestrat"], "did you mean `orchestrate`?"],
+    [["team", "start", "goal", "--engineer", "2"], "did you mean --engineers?"],
+    [["attach", "--lsit"], "did you mean --list?"],
+  ];
+  for (const [args, hint] of cases) {
+    test(args.join(" "), async () => {
+      const r = await cli(args);
+      expectUsageError(r, hint);
+    });
+  }
+
+  test("nothing close: the commands there are, hidden ones left out", async () => {
+    const r = await cli(["frobnicate"]);
+    expectUsageError(r, "commands: team, orchestrate, attach");
+    expect(r.stderr).not.toContain("sim-agent");
+    expect(r.stderr).not.toContain("did you mean");
+  });
+});
+
+describe("hidden commands", () => {
+  test("sim-agent is absent from the help and from suggestions, and still runs", async () => {
+    const help = await cli(["--help"]);
+    expect(listedCommands(help.stdout)).not.toContain("sim-agent");
+    expect(help.stdout).not.toContain("sim-agent");
+    const near = await cli(["sim-agnt"]);
+    expectUsageError(near, "unknown command `sim-agnt`");
+    expect(near.stderr).not.toContain("sim-agent");
+    // Still there for the orchestrator: it answers with its own usage mistake, not "unknown".
+    const itself = await cli(["sim-agent"]);
+    expectUsageError(itself, "CLAUDE_WRAPPER_SESSION_DIR");
+  });
+});
+
+describe("strictness kept", () => {
+  test("an enumerated option names its values; a bad one is one line, exit 2", async () => {
+    const help = await cli(["orchestrate", "--help"]);
+    expect(help.stdout).toMatch(/--agent=<claude\|sim[|a-z]*>/);
+    expectUsageError(await cli(["orchestrate", "--agent", "gpt"]), "Expected one of: claude, sim");
+  });
+
+  test("--help after -- is an argument, not a request for help", async () => {
+    const r = await cli(["tell", "manager", "--", "--help"], { ...plainEnv, CLAUDE_WRAPPER_WORKSPACE: join(sb.root, "none") });
+    expect(r.stdout).not.toContain("USAGE");
+    expect(r.code).toBe(3);
+  });
+
+  test("flags of a subcommand given before it belong to the level they are at", async () => {
+    expectUsageError(await cli(["--json", "team", "status"]), "unknown option --json for `claude-wrapper`");
+    const help = await cli(["team", "--help", "start"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("USAGE claude-wrapper team start|status|stop");
+  });
+});

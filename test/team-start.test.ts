@@ -254,31 +254,42 @@ describe("one live team per workspace", () => {
     expect(existsSync(join(sb.workspace, ".team.lock"))).toBe(false);
   }, 30_000);
 
-  test("a live team is refused; a paused one says how to resume it (or start anew); a finished one lets a new team start", async () => {
+  test("a live team is refused; a paused one says how to resume it (or start anew beside it)", async () => {
+    const sb = box();
+    expect((await run(sb, ["team", "start", "old goal"])).code).toBe(0);
+    const paths = sessionDirs(sb.workspace).map((d) => join(sb.workspace, d, "session.json"));
+    const mark = (path: string, status: string) => writeFileSync(path, JSON.stringify({ ...readJsonFile(path), status }));
+    // The architect failed, the manager is still at it: a live team.
+    mark(paths.find((p) => p.includes("solutions-architect"))!, "failed");
+    mark(paths.find((p) => p.includes("engineering-manager"))!, "idle");
+    expect(expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4)).toContain("live team");
+    // Stopped (or failed): paused, only a person continues it.
+    mark(paths.find((p) => p.includes("engineering-manager"))!, "stopped");
+    const paused = expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
+    expect(paused).toContain("team resume");
+    expect(paused).toContain("--new");
+    const r = await run(sb, ["team", "start", "new goal", "--new", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).sessions).toHaveLength(2);
+    expect(sessionDirs(sb.workspace)).toHaveLength(4);
+  });
+
+  test("once its manager's work is archived the team is done: what it left behind does not hold a new one back", async () => {
     const sb = box();
     expect((await run(sb, ["team", "start", "old goal"])).code).toBe(0);
     const [architect] = sessionDirs(sb.workspace, "solutions-architect");
     const [manager] = sessionDirs(sb.workspace, "engineering-manager");
-    // The manager finished and was archived; the architect is idle: still a live team.
     renameSync(join(sb.workspace, manager!), join(sb.workspace, `${manager}-completed`));
     const archPath = join(sb.workspace, architect!, "session.json");
-    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "idle" }));
-    expect(expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4)).toContain("live team");
-    // Stopped (or failed): paused, only a person continues it.
-    for (const status of ["stopped", "failed"]) {
-      writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status }));
-      const paused = expectOneLineError(await run(sb, ["team", "start", "new goal"]), 4);
-      expect(paused).toContain("team resume");
-      expect(paused).toContain("--new");
-    }
-    const r = await run(sb, ["team", "start", "new goal", "--new", "--json"]);
+    writeFileSync(archPath, JSON.stringify({ ...readJsonFile(archPath), status: "failed" }));
+    const r = await run(sb, ["team", "start", "new goal", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).sessions).toHaveLength(2);
     expect(sessionDirs(sb.workspace)).toHaveLength(3);
     expect(existsSync(join(sb.workspace, `${manager}-completed`))).toBe(true);
-    // All of it archived: done; a new team starts without --new.
-    for (const d of sessionDirs(sb.workspace)) renameSync(join(sb.workspace, d), join(sb.workspace, `${d}-completed`));
-    expect((await run(sb, ["team", "start", "third goal"])).code).toBe(0);
+    // The new team is the current one: the old architect is out of the default listing.
+    const rows = JSON.parse((await run(sb, ["attach", "--list", "--json"])).stdout) as Array<{ id: string }>;
+    expect(rows.map((x) => x.id)).not.toContain(architect);
   });
 });
 

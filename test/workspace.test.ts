@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isInside, listEntries } from "../core/workspace/paths";
-import { BUN, ROOT } from "./helpers";
+import { BUN, ROOT, type Sandbox, run, sandbox } from "./helpers";
 
 const temps: string[] = [];
 function tempDir(prefix = "cw-ws-"): string {
@@ -16,8 +16,10 @@ function tempDir(prefix = "cw-ws-"): string {
   temps.push(d);
   return d;
 }
+const sandboxesMade: Sandbox[] = [];
 afterEach(() => {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const sb of sandboxesMade.splice(0)) sb.cleanup();
 });
 
 /** Write a small Bun script that imports from the repo, for running as its own process. */
@@ -234,5 +236,87 @@ describe("listEntries", () => {
 
   test("a missing workspace lists nothing", () => {
     expect(listEntries(join(tempDir(), "nope"))).toEqual([]);
+  });
+});
+
+describe("workspace discovery", () => {
+  /** A project with a team, and the CLI run from a directory below it with no workspace named. */
+  async function project() {
+    const sb = sandbox("cw-discover-");
+    sandboxesMade.push(sb);
+    const env = { ...sb.env };
+    delete env.CLAUDE_WRAPPER_WORKSPACE;
+    // The walk stops at a repository's top: it keeps these tests inside their own temp dir.
+    mkdirSync(join(sb.root, ".git"));
+    const made = await run({ root: sb.root, env }, ["team", "start", "Build it", "--json"]);
+    expect(made.code).toBe(0);
+    const deep = join(sb.root, "src", "lib");
+    mkdirSync(deep, { recursive: true });
+    return { sb, env, deep, from: (dir: string) => ({ root: dir, env }) };
+  }
+
+  test("status, attach --list, tell and logs find the workspace from a subdirectory", async () => {
+    const { sb, deep, from } = await project();
+    const status = await run(from(deep), ["team", "status", "--json"]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).workspace).toBe(sb.workspace);
+
+    const list = await run(from(join(sb.root, "src")), ["attach", "--list", "--json"]);
+    expect(JSON.parse(list.stdout).map((r: { name: string }) => r.name)).toEqual(["manager", "architect"]);
+
+    const told = await run(from(deep), ["tell", "manager", "Use the session middleware", "--json"]);
+    expect(told.code).toBe(0);
+    expect(JSON.parse(told.stdout).file.startsWith(`${sb.workspace}/engineering-manager-`)).toBe(true);
+
+    const logs = await run(from(deep), ["logs", "manager"]);
+    expect(logs.code).toBe(0);
+    expect(logs.stderr).toContain("has no agent output yet");
+  });
+
+  test("--workspace and $CLAUDE_WRAPPER_WORKSPACE win over the walk", async () => {
+    const { sb, env, deep } = await project();
+    const other = join(sb.root, "elsewhere", ".database");
+    const byFlag = await run({ root: deep, env }, ["attach", "--list", "--workspace", other]);
+    expect(byFlag.code).toBe(3);
+    expect(byFlag.stderr).toContain(`no workspace at ${other};`);
+    const byEnv = await run({ root: deep, env: { ...env, CLAUDE_WRAPPER_WORKSPACE: other } }, ["team", "status"]);
+    expect(byEnv.code).toBe(3);
+    expect(byEnv.stderr).toContain(other);
+  });
+
+  test("the walk stops at a repository's top and never follows a symlinked .database", async () => {
+    const { sb, env } = await project();
+    // A repository of its own below the project: the project's workspace is not its workspace.
+    const inner = join(sb.root, "vendor", "lib");
+    mkdirSync(join(inner, ".git"), { recursive: true });
+    const r = await run({ root: inner, env }, ["attach", "--list"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`no workspace at ${join(inner, ".database")} (nor in a parent directory)`);
+
+    // A linked worktree or submodule (`.git` is a file) is part of the project: the walk goes on.
+    const linked = join(sb.root, "wt", "x");
+    mkdirSync(linked, { recursive: true });
+    writeFileSync(join(sb.root, "wt", ".git"), "gitdir: ../.git/worktrees/x\n");
+    const found = await run({ root: linked, env }, ["team", "status", "--json"]);
+    expect(JSON.parse(found.stdout).workspace).toBe(sb.workspace);
+
+    // A symlink named .database is not a workspace: the walk passes it by.
+    const other = join(sb.root, "other", ".database");
+    expect((await run({ root: sb.root, env }, ["team", "start", "Other", "--workspace", other])).code).toBe(0);
+    const linkDir = join(sb.root, "linked");
+    mkdirSync(linkDir);
+    symlinkSync(other, join(linkDir, ".database"));
+    const viaLink = await run({ root: linkDir, env }, ["team", "status", "--json"]);
+    expect(JSON.parse(viaLink.stdout).workspace).toBe(sb.workspace);
+  });
+
+  test("team start with no workspace above makes ./.database where it runs", async () => {
+    const sb = sandbox("cw-discover-");
+    sandboxesMade.push(sb);
+    const env = { ...sb.env };
+    delete env.CLAUDE_WRAPPER_WORKSPACE;
+    mkdirSync(join(sb.root, ".git"));
+    const r = await run({ root: sb.root, env }, ["team", "start", "Build it", "--json"]);
+    expect(JSON.parse(r.stdout).workspace).toBe(join(sb.root, ".database"));
   });
 });

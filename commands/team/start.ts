@@ -4,6 +4,7 @@ import { validateAgent, validateModel } from "../../core/agents/choose";
 import { flagValues } from "../../core/cli/flags";
 import { parseCount, parseModelFor, startTeam, validateGoal } from "../../core/team/start";
 import { loadPersonas } from "../../core/workspace/personas";
+import { paint } from "../../core/cli/output";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 
@@ -39,9 +40,8 @@ export default defineCommand({
       console.log(JSON.stringify({ workspace, goal, ...(agent ? { agent } : {}), ...(model ? { model } : {}), sessions: created }, null, 2));
       return;
     }
-    // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
-    // and the result of a command must never depend on that.
-    const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
+    const p = paint(process.stdout);
+    const lines = [`${p.green("✔")} Team created in ${relative(process.cwd(), workspace) || "."}`];
     if (agent || model) lines.push(`  agents: ${agent ?? "each persona's"}${model ? `, model ${model}` : ""}`);
     for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id.padEnd(34)} ${s.model ?? "default model"}`);
     lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");

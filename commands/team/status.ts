@@ -1,23 +1,24 @@
 import { defineCommand } from "citty";
-import { jsonDocument, paint, wantColor, writeStdout } from "../../core/views/format";
+import { jsonDocument, writeStdout } from "../../core/views/format";
 import { teamSnapshot } from "../../core/views/status";
-import { renderStatus } from "../../core/views/team-view";
 import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
-import { jsonArg, sharedArgs } from "../_shared";
+import { allTeamsArg, jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({
-  meta: { name: "status", description: "The team at a glance: orchestrator, sessions by status, tasks, cost" },
-  args: { ...sharedArgs, ...jsonArg },
+  meta: { name: "status", description: "The team at a glance: goal, orchestrator, sessions by status, tasks, cost" },
+  args: { ...allTeamsArg, ...sharedArgs, ...jsonArg },
   async run({ args }) {
     const workspace = resolveWorkspace(args.workspace);
     requireWorkspace(workspace);
 
-    const snapshot = teamSnapshot(workspace);
+    const snapshot = teamSnapshot(workspace, { all: args.all });
 
     if (args.json) {
       await writeStdout(jsonDocument({ ...snapshot }, ["sessions"]));
       return;
     }
-    process.stdout.write(`${renderStatus(snapshot, paint(wantColor())).join("\n")}\n`);
+    // Human output only: the palette loads consola, which --json never pays for.
+    const [{ paint }, { renderStatus }] = await Promise.all([import("../../core/cli/output"), import("../../core/views/team-view")]);
+    process.stdout.write(`${renderStatus(snapshot, paint(process.stdout)).join("\n")}\n`);
   },
 });

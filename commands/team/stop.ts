@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../core/base/errors";
-import { paint, plural, wantColor } from "../../core/views/format";
+import { paint } from "../../core/cli/output";
+import { plural } from "../../core/views/format";
 import { nothingStopped, stopTeam } from "../../core/team/stop";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
@@ -18,7 +19,7 @@ export default defineCommand({
 
     if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
-      const p = paint(wantColor());
+      const p = paint(process.stdout);
       const lines: string[] = [];
       if (report.staleOrchestrator) lines.push(p.dim(`Removed the record of an orchestrator that was already gone (PID ${report.staleOrchestrator.pid}).`));
       if (nothingStopped(report)) lines.push(`Nothing to stop in ${workspace}.`);

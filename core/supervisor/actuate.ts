@@ -371,9 +371,11 @@ export class Actuator {
   private async complete(id: string, pid: number | null, fields: Partial<SessionRecord>): Promise<void> {
     const proc = this.procs.get(id);
     if (pid !== null) {
+      // Our own stop of an agent whose turn outlived its grace is news, not a warning.
+      const stoppedBy = proc?.exit ? undefined : "orchestrator";
       if (!proc?.exit) await stopGroup(pid, this.o.timings.stopGraceMs);
       const exit = this.procs.get(id)?.exit;
-      this.o.emit("exited", { ...this.who(this.current(id)), pid, code: exit?.code ?? null, signal: exit?.signal ?? (exit ? null : "SIGTERM"), stoppedBy: "orchestrator" });
+      this.o.emit("exited", { ...this.who(this.current(id)), pid, code: exit?.code ?? null, signal: exit?.signal ?? (exit ? null : "SIGTERM"), stoppedBy });
     } else if (proc?.exit) {
       this.o.emit("exited", { ...this.who(this.current(id)), pid: proc.pid, code: proc.exit.code, signal: proc.exit.signal });
     }

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
-import { writeTeam } from "../workspace/team-file";
+import { inTeam, readTeam, teamDone, writeTeam } from "../workspace/team-file";
+import { isOurProcess } from "../processes/proc";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor, renderPersona } from "../workspace/personas";
 import { writeRosterFromDisk } from "../workspace/roster";
@@ -62,15 +63,21 @@ export function validateGoal(goal: string | undefined): string {
 }
 
 /**
- * Where the workspace's team stands: `live` while any session may still run, `paused` when what
- * is left of it is stopped or failed (only a person continues it), else `none` (no team, or all
- * of it archived: done).
+ * Where the workspace's team stands. `live` while a session of the current team may still run
+ * (or any agent of any team still does); `paused` when what is left of the current team is
+ * stopped or failed (only a person continues it: `team resume`, `retry`); else `none`: no team,
+ * or the current one is done (its manager's work archived), and what it left behind does not
+ * hold a new team back.
  */
 export function teamState(workspace: string): { state: "live" | "paused" | "none"; sessions: SessionRecord[] } {
-  const recs = readAllSessions(workspace).map((s) => s.rec);
-  const live = recs.filter((r) => isLiveStatus(r.status));
+  const team = readTeam(workspace);
+  const all = readAllSessions(workspace, true);
+  const done = teamDone(team, all.map((s) => ({ id: s.rec.id, persona: s.rec.persona, archived: s.archived })));
+  const current = all.filter((s) => !s.archived && inTeam(team, s.rec.id) && !done).map((s) => s.rec);
+  const running = all.filter((s) => !s.archived && isOurProcess(s.rec.pid, s.rec.pidStartTime)).map((s) => s.rec);
+  const live = [...new Set([...current.filter((r) => isLiveStatus(r.status)), ...running])];
   if (live.length) return { state: "live", sessions: live };
-  const paused = recs.filter((r) => r.status === "stopped" || r.status === "failed");
+  const paused = current.filter((r) => r.status === "stopped" || r.status === "failed");
   return paused.length ? { state: "paused", sessions: paused } : { state: "none", sessions: [] };
 }
 

@@ -1,47 +1,8 @@
 import { writeSync } from "node:fs";
-import type { SessionStatus } from "../workspace/session";
+import { stripAnsi } from "../base/ansi";
+import type { Paint } from "../cli/output";
 
-/** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb and pipes get plain text). */
-export function wantColor(stream: { isTTY?: boolean } = process.stdout): boolean {
-  return !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== "dumb";
-}
-
-export interface Paint {
-  bold(s: string): string;
-  dim(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  red(s: string): string;
-  cyan(s: string): string;
-  status(status: SessionStatus, text?: string): string;
-}
-
-export function paint(color: boolean): Paint {
-  const wrap = (open: number, close: number) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s);
-  const p = {
-    bold: wrap(1, 22),
-    dim: wrap(2, 22),
-    green: wrap(32, 39),
-    yellow: wrap(33, 39),
-    red: wrap(31, 39),
-    cyan: wrap(36, 39),
-  };
-  const byStatus: Partial<Record<SessionStatus, (s: string) => string>> = {
-    active: p.green,
-    completed: p.cyan,
-    restarting: p.yellow,
-    queued: p.yellow,
-    failed: p.red,
-    stopped: p.dim,
-  };
-  return { ...p, status: (status, text = status) => (byStatus[status] ?? ((s: string) => s))(text) };
-}
-
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
-
-export function stripAnsi(s: string): string {
-  return s.replace(ANSI, "");
-}
+export { stripAnsi };
 
 export function visibleLength(s: string): number {
   return stripAnsi(s).length;
@@ -82,12 +43,17 @@ export function formatDuration(ms: number | null | undefined): string {
 
 const two = (n: number) => String(n).padStart(2, "0");
 
+/** `HH:MM:SS`, 24-hour local time. */
+export function clock(d: Date = new Date()): string {
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 /** Local time as `YYYY-MM-DD HH:MM:SS`, or only `HH:MM:SS` when it is today and `short`. */
 export function formatTime(iso: string | null | undefined, short = false, now = new Date()): string {
   if (!iso) return "-";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "-";
-  const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const time = clock(d);
   if (short && d.toDateString() === now.toDateString()) return time;
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${time}`;
 }

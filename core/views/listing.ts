@@ -1,11 +1,11 @@
 import { readdirSync } from "node:fs";
 import { liveOrchestrator } from "../workspace/owner";
 import { loadPersonas, modelFor } from "../workspace/personas";
-import { readTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
 import { readTextOrWhy } from "../base/read-text";
 import { MAX_SESSION_BYTES, type SessionRecord, type SessionStatus, sessionFromText, unreadableSession } from "../workspace/session";
 import { type Entry, listEntries } from "../workspace/paths";
+import { inTeam, readTeam } from "../workspace/team-file";
 
 /** One session as `attach --list`, `track` and `team status` show it: the status is the true one. */
 export interface SessionRow {
@@ -105,7 +105,7 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
 }
 
 export interface ListOptions {
-  /** Include archived (`<id>-completed`) sessions. */
+  /** Include archived (`<id>-completed`) sessions and earlier teams' sessions. */
   all?: boolean;
 }
 
@@ -219,10 +219,25 @@ function processTable(): (pid: number) => boolean {
   };
 }
 
-/** Every session of the workspace as a row, read fresh from disk, grouped by persona. */
+/**
+ * The sessions a listing shows, as rows read fresh from disk, grouped by persona: the current
+ * team's live ones, or with `all` every session the workspace holds (archived, earlier teams').
+ */
 export function listRows(workspace: string, opts: ListOptions = {}): SessionRow[] {
-  const entries = listEntries(workspace).filter((e) => e.kind === "session" || (opts.all && e.kind === "archive"));
-  return rowsFor(workspace, entries);
+  return rowsFor(workspace, listedEntries(workspace, opts).shown);
+}
+
+/** The entries a listing shows, and how many sessions of earlier teams it leaves out. */
+export function listedEntries(workspace: string, opts: ListOptions = {}): { shown: Entry[]; earlier: number } {
+  const team = opts.all ? undefined : readTeam(workspace);
+  const shown: Entry[] = [];
+  let earlier = 0;
+  for (const e of listEntries(workspace)) {
+    if (e.kind === "request" || (e.kind === "archive" && !opts.all)) continue;
+    if (inTeam(team, e.id)) shown.push(e);
+    else earlier++;
+  }
+  return { shown, earlier };
 }
 
 function words(s: string): string[] {

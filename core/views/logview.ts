@@ -5,6 +5,7 @@
  * Following uses @parcel/watcher events on the session dir; a one-second check is the safety net
  * that also notices the dir being archived (renamed to `<id>-completed`) under us.
  */
+import { type Paint, PLAIN } from "../cli/output";
 import { formatTokens, plural } from "./format";
 import { isAbsolute, join, relative } from "node:path";
 import { type AgentLogEntry, AgentLogReader, type LogDialect, assistantError, classifyFailure, parseResult } from "../agents/agentlog";
@@ -18,25 +19,8 @@ import { archiveDirName } from "../workspace/paths";
 
 export const AGENT_LOG = "agent.jsonl";
 
-export interface Palette {
-  dim(s: string): string;
-  red(s: string): string;
-  green(s: string): string;
-  cyan(s: string): string;
-  bold(s: string): string;
-}
-
-const plain: Palette = { dim: (s) => s, red: (s) => s, green: (s) => s, cyan: (s) => s, bold: (s) => s };
-const ansi = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
-const colored: Palette = { dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39), cyan: ansi(36, 39), bold: ansi(1, 22) };
-
-/** Colors only for a terminal, and never with NO_COLOR set. */
-export function paletteFor(stream: { isTTY?: boolean }): Palette {
-  return stream.isTTY && !process.env.NO_COLOR ? colored : plain;
-}
-
 export interface RenderOptions {
-  palette?: Palette;
+  palette?: Paint;
   /** Paths are shown relative to this dir when they lie below it. */
   cwd?: string;
   /** Characters of a tool result to show before cutting it short. */
@@ -123,13 +107,13 @@ function spent(v: Record<string, any>, costUsd: number): string {
 
 /** The lines one log line becomes (none for messages a person does not need). */
 export function renderEntry(entry: AgentLogEntry, opts: RenderOptions = {}): string[] {
-  if (!entry.value && entry.raw) return [(opts.palette ?? plain).dim(`? ${clip(entry.raw, 160)}`)];
+  if (!entry.value && entry.raw) return [(opts.palette ?? PLAIN).dim(`? ${clip(entry.raw, 160)}`)];
   return entry.messages.flatMap((m) => renderMessage(m, opts));
 }
 
 /** The lines one Claude stream-json message becomes. */
 export function renderMessage(v: Record<string, any>, opts: RenderOptions = {}): string[] {
-  const p = opts.palette ?? plain;
+  const p = opts.palette ?? PLAIN;
   switch (v.type) {
     case "system": {
       if (v.subtype === "init") {

@@ -2,32 +2,20 @@ import { EXIT, UserError } from "../base/errors";
 import { type SessionRow, listRows, rowsFor } from "./listing";
 import { listEntries } from "../workspace/paths";
 import { LIVE_STATUSES } from "../workspace/session";
+import { editDistance } from "../base/suggest";
+import { MANAGER_PERSONA, type TeamRecord, inTeam, readTeam, sessionMs } from "../workspace/team-file";
 
-export const MANAGER_PERSONA = "engineering-manager";
 
 /**
  * When several sessions answer to one name (an earlier team's `manager` is still on disk), the
- * one the user means: not archived, then not stopped, then the newest.
+ * one the user means: the current team's, then not archived, then not stopped, then the newest.
  */
-function preferred(rows: SessionRow[]): SessionRow {
-  const score = (r: SessionRow) => (r.archived ? 0 : 2) + (r.status === "stopped" ? 0 : 1);
+function preferred(rows: SessionRow[], team: TeamRecord | undefined): SessionRow {
+  const score = (r: SessionRow) => (inTeam(team, r.id) ? 4 : 0) + (r.archived ? 0 : 2) + (r.status === "stopped" ? 0 : 1);
   return rows.reduce((best, r) => {
     const d = score(r) - score(best);
-    return d > 0 || (d === 0 && r.id > best.id) ? r : best;
+    return d > 0 || (d === 0 && sessionMs(r.id) > sessionMs(best.id)) ? r : best;
   });
-}
-
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** Up to `max` sessions whose name or id is near `query` (a substring either way, or a few edits). */
@@ -51,16 +39,19 @@ export function closestMatches(query: string, rows: SessionRow[], max = 5): Sess
 const isLive = (r: SessionRow) => !r.archived && LIVE_STATUSES.includes(r.status);
 
 /**
- * The one session several rows sharing a name stand for: the live one (an earlier team's
- * finished, stopped or archived namesakes give way to it). Two live ones cannot be told apart by
+ * The one session several rows sharing a name stand for: the live one, the current team's first
+ * (an earlier team's finished, stopped or archived namesakes give way to it). Two live ones cannot be told apart by
  * name: a usage mistake (exit 2) listing them, never a guess.
  */
-function chosen(rows: SessionRow[], what: string): SessionRow {
+function chosen(rows: SessionRow[], what: string, team: TeamRecord | undefined): SessionRow {
   const live = rows.filter(isLive);
-  if (live.length > 1) {
-    throw new UserError(`${what} matches ${live.length} live sessions: ${describe(live.slice(0, 5))}${live.length > 5 ? ", …" : ""}; give the id`, EXIT.usage);
+  // The current team's live ones first: an earlier team's live namesake gives way to them.
+  const here = live.filter((r) => inTeam(team, r.id));
+  const pool = here.length ? here : live;
+  if (pool.length > 1) {
+    throw new UserError(`${what} matches ${pool.length} live sessions: ${describe(pool.slice(0, 5))}${pool.length > 5 ? ", …" : ""}; give the id`, EXIT.usage);
   }
-  return live[0] ?? preferred(rows);
+  return pool[0] ?? preferred(rows, team);
 }
 
 function describe(rows: SessionRow[]): string {
@@ -84,10 +75,10 @@ export function findSession(workspace: string, query?: string): SessionRow {
 
   const rows = listRows(workspace, { all: true });
   const named = rows.filter((r) => r.name === q);
-  if (named.length) return chosen(named, `"${q}"`);
+  if (named.length) return chosen(named, `"${q}"`, readTeam(workspace));
 
   const prefixed = rows.filter((r) => r.id.startsWith(q) || r.name.startsWith(q));
-  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return chosen(prefixed, `"${q}"`);
+  if (prefixed.length && prefixed.every((r) => r.name === prefixed[0]!.name)) return chosen(prefixed, `"${q}"`, readTeam(workspace));
   if (prefixed.length > 1) {
     throw new UserError(`"${q}" matches ${prefixed.length} sessions: ${describe(prefixed.slice(0, 5))}${prefixed.length > 5 ? ", …" : ""}; give more of the id or name`, EXIT.usage);
   }
@@ -107,5 +98,5 @@ export function defaultSession(workspace: string): SessionRow {
   if (!managers.length) {
     throw new UserError(`no engineering manager session in ${workspace}; name a session (see \`claude-wrapper attach --list\`) or start a team with \`claude-wrapper team start "<goal>"\``, EXIT.notFound);
   }
-  return chosen(managers, "the default session (the engineering manager)");
+  return chosen(managers, "the default session (the engineering manager)", readTeam(workspace));
 }

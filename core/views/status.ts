@@ -6,6 +6,7 @@ import { type OrchestratorPid, liveOrchestrator } from "../workspace/owner";
 import { type SessionStatus, STATUSES } from "../workspace/session";
 import { readTasks } from "../workspace/tasks";
 import { listEntries } from "../workspace/paths";
+import { MANAGER_PERSONA, type TeamRecord, inTeam, readTeam, teamDone } from "../workspace/team-file";
 
 export interface StatusRow extends SessionRow {
   tasksDone: number;
@@ -18,9 +19,24 @@ export interface StatusRow extends SessionRow {
   lastActivityAt?: string | null;
 }
 
+/** The team the default views show (`.team.json`), with whether it is done. */
+export interface TeamInfo {
+  id: string;
+  goal: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Its manager's session is archived (or the supervisor recorded the end): the team is done. */
+  done: boolean;
+  /** From its start to its end (done) or to now. */
+  elapsedMs: number | null;
+  /** The spending cap the running orchestrator was given, if any. */
+  budgetUsd: number | null;
+}
+
 export interface TeamSnapshot {
   workspace: string;
   at: string;
+  team: TeamInfo | null;
   orchestrator: { pid: number; startedAt: string; version: string } | null;
   sessions: StatusRow[];
   totals: {
@@ -34,11 +50,15 @@ export interface TeamSnapshot {
     archived: number;
   };
   counts: Partial<Record<SessionStatus, number>>;
+  /** Sessions of earlier teams left out (`all` includes them). */
+  earlier: number;
 }
 
 export interface SnapshotOptions {
   /** Also look at every file's mtime for "last activity" (track). */
   activity?: boolean;
+  /** Every session of every team, not only the current team's. */
+  all?: boolean;
   now?: number;
 }
 
@@ -72,10 +92,26 @@ function publicOrchestrator(o: OrchestratorPid | undefined): TeamSnapshot["orche
   return o ? { pid: o.pid, startedAt: o.startedAt, version: o.version } : null;
 }
 
-/**
- * The whole team at one moment: the orchestrator (if its process is alive), every session
- * including archived ones (their cost counts), task progress, and totals.
- */
+function teamInfo(team: TeamRecord | undefined, rows: SessionRow[], orchestrator: OrchestratorPid | undefined, now: number): TeamInfo | null {
+  if (!team) return null;
+  const managers = rows.filter((r) => r.persona === MANAGER_PERSONA && inTeam(team, r.id));
+  const done = teamDone(team, rows);
+  const start = Date.parse(team.startedAt);
+  const ends = managers.map((r) => Date.parse(r.endedAt ?? r.updatedAt)).filter(Number.isFinite);
+  const end = team.finishedAt ? Date.parse(team.finishedAt) : done && ends.length ? Math.max(...ends) : now;
+  // The supervisor records its budget next to its PID (when it was given one).
+  const budget = (orchestrator as { budgetUsd?: unknown } | undefined)?.budgetUsd;
+  return {
+    id: team.id,
+    goal: team.goal,
+    startedAt: team.startedAt,
+    finishedAt: team.finishedAt ?? null,
+    done,
+    elapsedMs: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : null,
+    budgetUsd: typeof budget === "number" && budget > 0 ? budget : null,
+  };
+}
+
 /** Task progress of a row: as recorded while tasks.md is the file it was counted from, else read. */
 function taskProgressOf(row: SessionRow): { done: number; total: number; problem?: string } {
   const path = `${row.dir}/tasks.md`;
@@ -86,10 +122,22 @@ function taskProgressOf(row: SessionRow): { done: number; total: number; problem
   return readTasks(path);
 }
 
+/**
+ * The team at one moment: its record, the orchestrator (if its process is alive), the current
+ * team's sessions including archived ones (their cost counts), task progress, and totals.
+ */
 export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): TeamSnapshot {
   const now = opts.now ?? Date.now();
-  const orchestrator = publicOrchestrator(liveOrchestrator(workspace));
-  const rows = rowsFor(workspace, listEntries(workspace));
+  const live = liveOrchestrator(workspace);
+  const team = readTeam(workspace);
+  // The current team's sessions, archived ones included (their cost counts); `all`: every team's.
+  let earlier = 0;
+  const entries = listEntries(workspace).filter((e) => {
+    if (e.kind === "request" || opts.all || inTeam(team, e.id)) return true;
+    earlier++;
+    return false;
+  });
+  const rows = rowsFor(workspace, entries);
   const totals: TeamSnapshot["totals"] = {
     costUsd: 0,
     inputTokens: 0,
@@ -125,5 +173,14 @@ export function teamSnapshot(workspace: string, opts: SnapshotOptions = {}): Tea
   // Statuses in their lifecycle order, so `counts` reads the same way every time.
   const ordered: TeamSnapshot["counts"] = {};
   for (const s of STATUSES) if (counts[s]) ordered[s] = counts[s];
-  return { workspace, at: new Date(now).toISOString(), orchestrator, sessions, totals, counts: ordered };
+  return {
+    workspace,
+    at: new Date(now).toISOString(),
+    team: teamInfo(team, rows, live, now),
+    orchestrator: publicOrchestrator(live),
+    sessions,
+    totals,
+    counts: ordered,
+    earlier,
+  };
 }

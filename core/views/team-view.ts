@@ -3,8 +3,9 @@
  * only through the Paint passed in, so pipes and NO_COLOR get the same layout without escapes.
  */
 import { reportsTokensOnly } from "../agents/index";
+import type { Paint } from "../cli/output";
 import type { SessionRow } from "./listing";
-import { type Paint, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
+import { formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
 import type { StatusRow, TeamSnapshot } from "./status";
 
 function statusText(row: SessionRow, p: Paint): string {
@@ -88,19 +89,42 @@ function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] 
 
 function archivedLine(s: TeamSnapshot): string[] {
   const archived = s.sessions.filter((r) => r.archived);
-  if (!archived.length) return [];
-  const cost = archived.reduce((sum, r) => sum + r.costUsd, 0);
-  return ["", `${plural(archived.length, "archived session")} (completed, ${formatCost(cost)}); \`attach --list --all\` lists them`];
+  const out: string[] = [];
+  if (archived.length) {
+    const cost = archived.reduce((sum, r) => sum + r.costUsd, 0);
+    out.push(`${plural(archived.length, "archived session")} (completed, ${formatCost(cost)}); \`attach --list --all\` lists them`);
+  }
+  if (s.earlier) out.push(`${plural(s.earlier, "session")} of earlier teams not shown; \`--all\` includes them`);
+  return out.length ? ["", ...out] : [];
+}
+
+/** The goal on one line, cut to fit. */
+function goalLine(s: TeamSnapshot, p: Paint, width = 100): string[] {
+  if (!s.team) return [];
+  const first = s.team.goal.trim().split("\n", 1)[0] ?? "";
+  const goal = first.length > width ? `${first.slice(0, width - 1)}…` : first;
+  const budget = s.team.budgetUsd !== null ? ` · budget ${formatCost(s.team.budgetUsd)} (${formatCost(s.totals.costUsd)} spent)` : "";
+  return [`${p.dim("goal")} ${goal}${budget}`];
+}
+
+/** When the manager's work is archived the team is done: say so, with what it cost and took. */
+function doneLine(s: TeamSnapshot, p: Paint): string[] {
+  if (!s.team?.done) return [];
+  const took = s.team.elapsedMs !== null ? ` in ${formatDuration(s.team.elapsedMs)}` : "";
+  return [`${p.green("✔ done")}${took}, ${formatCost(s.totals.costUsd)} in total; \`team start\` begins a new team`];
 }
 
 /** `team status`: the whole team at a glance. */
 export function renderStatus(s: TeamSnapshot, p: Paint): string[] {
   const live = s.sessions.filter((r) => !r.archived);
+  const done = doneLine(s, p);
   return [
     `${p.bold("Team")} ${s.workspace}`,
+    ...goalLine(s, p),
     orchestratorLine(s, p),
     `${plural(s.totals.sessions, "session")} (${s.totals.running} running): ${countsLine(s, p)}`,
     totalsLine(s),
+    ...(done.length ? ["", ...done] : []),
     ...(live.length ? ["", ...sessionTable(live, p, false)] : []),
     ...archivedLine(s),
   ];
@@ -109,13 +133,16 @@ export function renderStatus(s: TeamSnapshot, p: Paint): string[] {
 /** `track`: a screenful, redrawn on workspace events; times are as of the last event. */
 export function renderDashboard(s: TeamSnapshot, p: Paint, size?: { rows: number; columns: number }): string[] {
   const live = s.sessions.filter((r) => !r.archived);
+  const done = doneLine(s, p);
   const head = [
     `${p.bold("claude-wrapper track")} ${s.workspace} ${p.dim(`as of ${formatTime(s.at, true)}`)}`,
+    ...goalLine(s, p),
     `${orchestratorLine(s, p)} · ${s.totals.running} running · ${countsLine(s, p)}`,
     totalsLine(s),
     "",
+    ...(done.length && live.length ? [...done, ""] : []),
   ];
-  let body = live.length ? sessionTable(live, p, true) : ["no sessions yet: `claude-wrapper team start \"<goal>\"`"];
+  let body = live.length ? sessionTable(live, p, true) : done.length ? done : ["no sessions yet: `claude-wrapper team start \"<goal>\"`"];
   const foot = [...archivedLine(s), ...(size ? ["", p.dim("q or Ctrl-C to quit")] : [])];
   if (size) {
     const room = Math.max(2, size.rows - head.length - foot.length);

@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, realpathSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UserError } from "../base/errors";
 import { lstatOrUndefined } from "../base/fsx";
 
@@ -8,10 +8,33 @@ export const WORKSPACE_ENV = "CLAUDE_WRAPPER_WORKSPACE";
 /** The team roster the orchestrator keeps at the top of the workspace (see roster.ts). */
 export const ROSTER_FILE = "ROSTER.md";
 
-/** `--workspace`, else `$CLAUDE_WRAPPER_WORKSPACE`, else `.database` under the current dir. */
-export function resolveWorkspace(flag?: string): string {
-  const chosen = flag || process.env[WORKSPACE_ENV] || DEFAULT_WORKSPACE;
-  return resolve(process.cwd(), chosen);
+/**
+ * The workspace a command works on: `--workspace`, else `$CLAUDE_WRAPPER_WORKSPACE`, else the
+ * nearest `.database` directory found walking up from the current directory (as git finds its
+ * repository), else `.database` under the current directory (where `team start` makes one).
+ */
+export function resolveWorkspace(flag?: string, cwd: string = process.cwd()): string {
+  const chosen = flag || process.env[WORKSPACE_ENV];
+  if (chosen) return resolve(cwd, chosen);
+  return findWorkspaceUp(cwd) ?? join(resolve(cwd), DEFAULT_WORKSPACE);
+}
+
+/**
+ * The nearest `<dir>/.database` that is a real directory (a symlink is not followed), from `start`
+ * up. The walk ends at the filesystem root, and at the top of the git repository `start` is in
+ * (a directory holding a `.git` directory): a workspace above it belongs to another project. A
+ * `.git` file (a linked worktree, a submodule) does not end it: those live inside a project.
+ */
+export function findWorkspaceUp(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    const candidate = join(dir, DEFAULT_WORKSPACE);
+    if (lstatOrUndefined(candidate)?.isDirectory()) return candidate;
+    if (lstatOrUndefined(join(dir, ".git"))?.isDirectory()) return undefined;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
 }
 
 /** The project root is the workspace's parent: agents run there. */
@@ -42,8 +65,10 @@ export function ensureWorkspace(workspace: string): void {
 
 export function requireWorkspace(workspace: string): void {
   if (!lstatOrUndefined(workspace)?.isDirectory()) {
+    // Not named by --workspace or the environment, and found nowhere up the tree.
+    const searched = !process.env[WORKSPACE_ENV] && workspace === join(resolve(process.cwd()), DEFAULT_WORKSPACE) ? " (nor in a parent directory)" : "";
     throw new UserError(
-      `no workspace at ${workspace}; start a team with \`claude-wrapper team start "<goal>"\` or pass --workspace DIR`,
+      `no workspace at ${workspace}${searched}; start a team with \`claude-wrapper team start "<goal>"\` or pass --workspace DIR`,
       3,
     );
   }

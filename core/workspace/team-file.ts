@@ -47,3 +47,31 @@ export function writeTeam(workspace: string, team: TeamRecord): void {
 export function readGoal(workspace: string): string {
   return readTeam(workspace)?.goal ?? "";
 }
+
+/** The ms a session id (`<persona>-<ms>`) was made at; NaN for anything else. */
+export function sessionMs(id: string): number {
+  return Number(id.slice(id.lastIndexOf("-") + 1));
+}
+
+/**
+ * Whether session `id` belongs to `team`: made at or after the team's start. Ids carry their
+ * creation ms, so a listing tells the teams apart without opening a file. No team record (a
+ * workspace from before teams were recorded): every session belongs.
+ */
+export function inTeam(team: Pick<TeamRecord, "id"> | undefined, id: string): boolean {
+  const start = Number(team?.id);
+  return !start || !(sessionMs(id) < start);
+}
+
+export const MANAGER_PERSONA = "engineering-manager";
+
+/**
+ * Whether `team` is done: the supervisor recorded its end, or its manager's session is archived
+ * (the manager completes last: it waits for the others). No team record: never.
+ */
+export function teamDone(team: TeamRecord | undefined, sessions: Array<{ id: string; persona: string; archived: boolean }>): boolean {
+  if (!team) return false;
+  if (team.finishedAt) return true;
+  const managers = sessions.filter((s) => s.persona === MANAGER_PERSONA && inTeam(team, s.id));
+  return managers.length > 0 && managers.every((s) => s.archived);
+}
