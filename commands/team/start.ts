@@ -1,7 +1,9 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
+import { probeRepo } from "../../core/git/repo";
 import { parseCount, startTeam, validateGoal } from "../../core/team/start";
-import { resolveWorkspace } from "../../core/workspace/paths";
+import { projectRoot, resolveWorkspace } from "../../core/workspace/paths";
+import { readTeam } from "../../core/workspace/team-file";
 import { jsonArg, sharedArgs } from "../_shared";
 
 export default defineCommand({
@@ -10,6 +12,12 @@ export default defineCommand({
     goal: { type: "positional", description: "What the team should build", required: true },
     engineers: { type: "string", description: "Software engineers to start with (0-20)", default: "0", valueHint: "n" },
     interns: { type: "string", description: "Interns to start with (0-20)", default: "0", valueHint: "n" },
+    worktrees: {
+      type: "boolean",
+      default: true,
+      description: "In a git project, each agent that edits works in its own worktree and branch (--no-worktrees: all share the project root)",
+    },
+    verify: { type: "string", description: "Command run on each merge into the team's branch before it lands, e.g. \"npm test\"", valueHint: "cmd" },
     ...sharedArgs,
     ...jsonArg,
   },
@@ -19,16 +27,28 @@ export default defineCommand({
     const interns = parseCount("interns", args.interns);
     const workspace = resolveWorkspace(args.workspace);
 
-    const created = await startTeam(workspace, goal, engineers, interns);
+    const created = await startTeam(workspace, goal, engineers, interns, { worktrees: args.worktrees !== false, verify: args.verify });
+    const team = readTeam(workspace);
 
     if (args.json) {
-      console.log(JSON.stringify({ workspace, goal, sessions: created }, null, 2));
+      const git = { worktrees: team?.worktrees ?? false, branch: team?.branch ?? null, baseCommit: team?.baseCommit ?? null, verify: team?.verify ?? null };
+      console.log(JSON.stringify({ workspace, goal, ...git, sessions: created }, null, 2));
       return;
     }
     // Plain stdout, not consola: its level drops to warnings when NODE_ENV=test or TEST is set,
     // and the result of a command must never depend on that.
     const lines = [`✔ Team created in ${relative(process.cwd(), workspace) || "."}`];
     for (const s of created) lines.push(`  ${s.name.padEnd(14)} ${s.id}`);
+    lines.push("");
+    if (team?.branch) {
+      const check = team.verify ? ` once \`${team.verify}\` passes on it` : "";
+      lines.push(`Team branch: ${team.branch}, from ${team.baseRef ?? "HEAD"} at ${team.baseCommit?.slice(0, 12)}. Each agent that edits works in`);
+      lines.push(`its own git worktree; finished work is merged into the team branch${check}. Your checkout is`);
+      lines.push(`left alone: take the work with \`git merge ${team.branch}\`.`);
+    } else {
+      const why = args.worktrees === false ? "--no-worktrees" : (probeRepo(projectRoot(workspace)).reason ?? "no git repository");
+      lines.push(`Agents share the project root (${why}): two agents that edit at once may step on each other's changes.`);
+    }
     lines.push("", "Next: `claude-wrapper orchestrate` starts the agents; `claude-wrapper attach --list` shows them.");
     console.log(lines.join("\n"));
   },

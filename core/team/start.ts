@@ -4,6 +4,7 @@ import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { writeTeam } from "../workspace/team-file";
+import { type IsolationChoice, checkIsolation, prepareIsolation } from "./isolation";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { type Persona, loadPersonas, renderPersona } from "../workspace/personas";
 import { type SessionRecord, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
@@ -126,7 +127,14 @@ export function teamMembers(goal: string, engineers: number, interns: number): M
 }
 
 /** `team start`: refuse a second live team, then lay out every member. */
-export async function startTeam(workspace: string, goal: string, engineers: number, interns: number): Promise<CreatedSession[]> {
+export async function startTeam(
+  workspace: string,
+  goal: string,
+  engineers: number,
+  interns: number,
+  isolation: IsolationChoice = { worktrees: true },
+): Promise<CreatedSession[]> {
+  checkIsolation(workspace, isolation);
   ensureWorkspace(workspace);
   let release: () => Promise<void>;
   try {
@@ -148,7 +156,9 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
       );
     }
     const now = new Date();
-    writeTeam(workspace, { id: String(now.getTime()), goal, startedAt: now.toISOString() });
+    const id = String(now.getTime());
+    const git = await prepareIsolation(workspace, id, isolation);
+    writeTeam(workspace, { id, goal, startedAt: now.toISOString(), ...git });
     const personas = loadPersonas(workspace);
     return teamMembers(goal, engineers, interns).map((m) =>
       createSession(workspace, { ...m, from: "user", requestedBy: null, goal }, personas),
