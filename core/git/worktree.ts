@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, s
 import { basename, join } from "node:path";
 import { UserError } from "../base/errors";
 import { crashPoint } from "../base/crash";
-import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
 import { type Repo, GitError, branchRef, committingArgs, git, resolveCommit } from "./repo";
 
 /**
@@ -254,9 +254,11 @@ const STALE_LOCK_MS = 60_000;
 export async function commitAll(worktree: string, message: string): Promise<{ commit: string | null; head: string | undefined }> {
   await breakStaleIndexLock(worktree);
   const unmerged = await git(worktree, ["ls-files", "--unmerged", "-z"]);
-  if (unmerged.stdout) {
-    const files = [...new Set(unmerged.stdout.split("\0").filter(Boolean).map((l) => l.slice(l.indexOf("\t") + 1)))];
-    throw new GitError(`worktree ${worktree} has unresolved merge conflicts in ${files.join(", ")}; resolve them and commit`, [], 1, "");
+  const conflicted = [...new Set(unmerged.stdout.split("\0").filter(Boolean).map((l) => l.slice(l.indexOf("\t") + 1)))];
+  // A file resolved in the working tree but not `git add`ed is resolved; one with markers is not.
+  const unresolved = conflicted.filter((f) => hasConflictMarkers(join(worktree, f)));
+  if (unresolved.length) {
+    throw new GitError(`worktree ${worktree} has unresolved merge conflicts in ${unresolved.join(", ")}; resolve them and commit`, [], 1, "");
   }
   await git(worktree, ["add", "--all"]);
   crashPoint("commit:staged");
@@ -266,6 +268,12 @@ export async function commitAll(worktree: string, message: string): Promise<{ co
   await git(worktree, committingArgs(worktree, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--no-edit", "-m", message]));
   const head = await resolveCommit(worktree, "HEAD");
   return { commit: head ?? null, head };
+}
+
+/** Lines git writes into a conflicted file (`<<<<<<< ours`, `=======`, `>>>>>>> theirs`). */
+function hasConflictMarkers(path: string): boolean {
+  const text = readTextCapped(path);
+  return text !== undefined && /^(<{7} |={7}$|>{7} )/m.test(text);
 }
 
 async function breakStaleIndexLock(worktree: string): Promise<void> {

@@ -1,0 +1,575 @@
+/**
+ * core/git against real git in temp repositories: the team's branch, a worktree per session,
+ * merges without a checkout (in order, conflicts, --verify), repeatability, crashes at every
+ * step (kill -9 of a process doing them), and the user's checkout byte-identical throughout.
+ * `team start`'s git part runs through the CLI.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { GitError, findRepo, type Repo } from "../core/git/repo";
+import { mergeBranch } from "../core/git/merge";
+import { addWorktree, commitAll, createIntegrationBranch, listWorktrees, removeWorktree, worktreesDir } from "../core/git/worktree";
+import { ensureSessionWorktree, integrateSession, mergedNotice, nextGitStep, reopenInstructions, reopenTaskTitle, type SessionGit } from "../core/git/integrate";
+import { BUN, FIXTURES, processesOfWorkspace, readJsonFile, run, sandboxes, waitFor } from "./helpers";
+
+const made: string[] = [];
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const box = sandboxes("cw-git-cli-");
+afterEach(box.cleanup);
+
+/** git in a dir, for the test's own setup and checks (never writing the index as a side effect). */
+function git(cwd: string, ...args: string[]): string {
+  const r = Bun.spawnSync(["git", ...args], { cwd, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" }, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.toString().trim();
+}
+
+interface TestRepo {
+  root: string;
+  workspace: string;
+  repo: Repo;
+  integration: string;
+}
+
+/**
+ * A project with history and a user mid-work: a staged new file, an unstaged edit, an untracked
+ * file. The workspace dir exists (empty) so the snapshot before and after sees the same tree.
+ */
+async function project(opts: { identity?: boolean } = {}): Promise<TestRepo> {
+  const root = mkdtempSync(join(tmpdir(), "cw-git-"));
+  made.push(root);
+  git(root, "init", "-q", "-b", "main");
+  if (opts.identity !== false) {
+    git(root, "config", "user.name", "Test User");
+    git(root, "config", "user.email", "test@example.com");
+  }
+  writeFileSync(join(root, "a.txt"), "line one\nline two\nline three\n");
+  mkdirSync(join(root, "src"));
+  writeFileSync(join(root, "src/keep.txt"), "keep\n");
+  git(root, "add", ".");
+  git(root, "-c", "user.name=Setup", "-c", "user.email=setup@example.com", "commit", "-q", "-m", "initial");
+  writeFileSync(join(root, "staged.txt"), "the user's staged file\n");
+  git(root, "add", "staged.txt");
+  writeFileSync(join(root, "src/keep.txt"), "keep, edited by the user\n");
+  writeFileSync(join(root, "notes.txt"), "untracked notes\n");
+  const workspace = join(root, ".database");
+  mkdirSync(workspace);
+  const repo = findRepo(root)!;
+  const { branch } = await createIntegrationBranch(repo, "1700000000000");
+  return { root, workspace, repo, integration: branch };
+}
+
+/** Everything of the user's checkout a tool could change: status, HEAD, index bytes, files. */
+function checkoutState(root: string) {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const rel = relative(root, p);
+      if (rel === ".git" || rel === ".database") continue;
+      if (e.isDirectory()) walk(p);
+      else files[rel] = readFileSync(p, "utf8");
+    }
+  };
+  walk(root);
+  return {
+    status: git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=all"),
+    head: readFileSync(join(root, ".git/HEAD"), "utf8"),
+    headCommit: git(root, "rev-parse", "HEAD"),
+    index: createHash("sha256").update(readFileSync(join(root, ".git/index"))).digest("hex"),
+    files,
+  };
+}
+
+function tip(t: TestRepo, branch = t.integration): string {
+  return git(t.root, "rev-parse", `refs/heads/${branch}`);
+}
+
+function show(t: TestRepo, path: string, branch = t.integration): string {
+  return git(t.root, "show", `${branch}:${path}`);
+}
+
+/** `bun test/fixtures/git-step.ts <step> <json>`, optionally killed at a crash point. */
+async function step(name: string, opts: Record<string, unknown>, crashAt?: string): Promise<{ code: number | null; signal: string | null; out: any }> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  if (crashAt) env.CLAUDE_WRAPPER_CRASH_AT = crashAt;
+  else delete env.CLAUDE_WRAPPER_CRASH_AT;
+  const proc = Bun.spawn([BUN, join(FIXTURES, "git-step.ts"), name, JSON.stringify(opts)], { env, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const line = stdout.trim().split("\n").pop();
+  let out: any;
+  try {
+    out = line ? JSON.parse(line) : undefined;
+  } catch {
+    out = { stdout, stderr };
+  }
+  if (!crashAt && proc.exitCode !== 0 && !out?.error) throw new Error(`git-step ${name} exited ${proc.exitCode}: ${stderr}`);
+  return { code: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode), out };
+}
+
+/** Our worktrees and scratch dirs on disk (trash and orphans included). */
+function worktreeDirs(t: TestRepo): string[] {
+  try {
+    return readdirSync(worktreesDir(t.workspace)).filter((n) => n !== ".gitignore" && !n.endsWith(".log")).sort();
+  } catch {
+    return [];
+  }
+}
+
+describe("worktrees and merges", () => {
+  test("two sessions editing different files are both merged, in order, and the user's checkout is untouched", async () => {
+    const t = await project();
+    const before = checkoutState(t.root);
+    const forkPoint = tip(t);
+    const w1 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
+    const w2 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-2", from: t.integration });
+    expect(w1).toMatchObject({ branch: "claude-wrapper/software-engineer-1", tip: forkPoint, created: true });
+    expect(w1.path).toBe(join(t.workspace, ".worktrees", "software-engineer-1"));
+    expect(git(w1.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe("claude-wrapper/software-engineer-1");
+    // The worktree holds the committed project, not the user's uncommitted state.
+    expect(readFileSync(join(w1.path, "src/keep.txt"), "utf8")).toBe("keep\n");
+    expect(existsSync(join(w1.path, "staged.txt"))).toBe(false);
+
+    writeFileSync(join(w1.path, "one.txt"), "from engineer one\n");
+    mkdirSync(join(w2.path, "lib"));
+    writeFileSync(join(w2.path, "lib/two.txt"), "from engineer two\n");
+    const c1 = await commitAll(w1.path, "engineer one's work");
+    const c2 = await commitAll(w2.path, "engineer two's work");
+    expect(c1.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(await commitAll(w1.path, "nothing new")).toEqual({ commit: null, head: c1.commit! });
+
+    const m1 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch });
+    expect(m1).toEqual({ state: "merged", commit: c1.commit!, files: ["one.txt"], fastForward: true, already: false });
+    const m2 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch, message: "engineer-2: lib" });
+    expect(m2).toMatchObject({ state: "merged", files: ["lib/two.txt"], fastForward: false, already: false });
+    if (m2.state !== "merged") throw new Error("unreachable");
+    expect(tip(t)).toBe(m2.commit);
+    // Merged in order: the second merge's first parent is the first session's work.
+    expect(git(t.root, "rev-list", "--parents", "-n", "1", m2.commit).split(" ")).toEqual([m2.commit, c1.commit!, c2.commit!]);
+    expect(git(t.root, "log", "-1", "--format=%B", m2.commit)).toBe(`Merge branch '${w2.branch}' into ${t.integration}\n\nengineer-2: lib`);
+    expect(show(t, "one.txt")).toBe("from engineer one");
+    expect(show(t, "lib/two.txt")).toBe("from engineer two");
+    expect(git(t.root, "rev-parse", "HEAD")).toBe(forkPoint);
+    expect(checkoutState(t.root)).toEqual(before);
+  });
+
+  test("two sessions editing the same line: the second conflicts (files named), resolves by merging the team branch in, then merges", async () => {
+    const t = await project();
+    const before = checkoutState(t.root);
+    const w1 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
+    const w2 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-2", from: t.integration });
+    writeFileSync(join(w1.path, "a.txt"), "line one\nline two, says one\nline three\n");
+    writeFileSync(join(w2.path, "a.txt"), "line one\nline two, says two\nline three\n");
+    writeFileSync(join(w2.path, "b.txt"), "no conflict here\n");
+    await commitAll(w1.path, "one");
+    await commitAll(w2.path, "two");
+    expect((await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch })).state).toBe("merged");
+    const afterFirst = tip(t);
+
+    const conflict = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch });
+    expect(conflict).toEqual({ state: "conflict", files: ["a.txt"] });
+    expect(tip(t)).toBe(afterFirst);
+
+    // What the author is told to do: merge the team branch in its worktree, resolve, commit.
+    const r = Bun.spawnSync(["git", "merge", "-q", t.integration], { cwd: w2.path, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(1);
+    // An unfinished merge is never committed with its markers.
+    await expect(commitAll(w2.path, "too early")).rejects.toThrow(/unresolved merge conflicts in a\.txt/);
+    writeFileSync(join(w2.path, "a.txt"), "line one\nline two, says one and two\nline three\n");
+    const resolved = await commitAll(w2.path, "resolve");
+    expect(git(w2.path, "rev-list", "--parents", "-n", "1", "HEAD").split(" ")).toHaveLength(3);
+
+    const m = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch });
+    expect(m).toMatchObject({ state: "merged", commit: resolved.commit!, fastForward: true, already: false });
+    if (m.state === "merged") expect(m.files.sort()).toEqual(["a.txt", "b.txt"]);
+    expect(show(t, "a.txt")).toBe("line one\nline two, says one and two\nline three");
+    expect(checkoutState(t.root)).toEqual(before);
+  });
+
+  test("--verify runs on the merge result in a scratch worktree: red keeps the branch where it was, green lets it move", async () => {
+    const t = await project();
+    const before = checkoutState(t.root);
+    const w1 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
+    const w2 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-2", from: t.integration });
+    writeFileSync(join(w1.path, "one.txt"), "1\n");
+    await commitAll(w1.path, "one");
+    await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch });
+    const afterFirst = tip(t);
+
+    // Passes only on a tree holding both sessions' files and a green marker: the merge result.
+    const verify = 'echo "checking in $(pwd)"; test -f one.txt && test -f two.txt || exit 3; grep -q green status.txt || { echo "status is not green"; exit 4; }';
+    writeFileSync(join(w2.path, "two.txt"), "2\n");
+    writeFileSync(join(w2.path, "status.txt"), "red\n");
+    await commitAll(w2.path, "two, red");
+    let steps = 0;
+    const red = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch, verify, onStep: () => void steps++ });
+    expect(red).toMatchObject({ state: "verify-failed", exitCode: 4, timedOut: false });
+    if (red.state !== "verify-failed") throw new Error("unreachable");
+    expect(red.tail).toContain("status is not green");
+    expect(red.tail).toContain(`checking in ${join(t.workspace, ".worktrees", ".verify-claude-wrapper-software-engineer-2")}`);
+    expect(steps).toBe(1);
+    expect(tip(t)).toBe(afterFirst);
+    // The scratch worktree is gone, from disk and from git's list.
+    expect(worktreeDirs(t)).toEqual(["software-engineer-1", "software-engineer-2"]);
+    expect((await listWorktrees(t.repo)).map((w) => w.path)).toEqual([t.root, w1.path, w2.path]);
+
+    writeFileSync(join(w2.path, "status.txt"), "green\n");
+    await commitAll(w2.path, "two, green");
+    const green = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch, verify });
+    expect(green).toMatchObject({ state: "merged", fastForward: false });
+    if (green.state === "merged") expect(green.files.sort()).toEqual(["status.txt", "two.txt"]);
+    expect(worktreeDirs(t)).toEqual(["software-engineer-1", "software-engineer-2"]);
+    expect(checkoutState(t.root)).toEqual(before);
+  });
+
+  test("a merged branch is never merged twice (fast-forward or merge commit), and answers the commit that brought it in", async () => {
+    const t = await project();
+    const w1 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-1", from: t.integration });
+    const w2 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-2", from: t.integration });
+    writeFileSync(join(w1.path, "one.txt"), "1\n");
+    writeFileSync(join(w2.path, "two.txt"), "2\n");
+    await commitAll(w1.path, "one");
+    await commitAll(w2.path, "two");
+    const m1 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch });
+    const m2 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch });
+    const count = git(t.root, "rev-list", "--count", t.integration);
+    const again1 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch });
+    const again2 = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w2.branch });
+    expect(again1).toEqual({ ...m1, already: true } as typeof again1);
+    expect(again2).toEqual({ ...m2, already: true } as typeof again2);
+    expect(git(t.root, "rev-list", "--count", t.integration)).toBe(count);
+    // A branch with no commits of its own is merged from the start.
+    const w3 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-3", from: t.integration });
+    expect(await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w3.branch })).toMatchObject({ state: "merged", already: true });
+    expect(git(t.root, "rev-list", "--count", t.integration)).toBe(count);
+  });
+
+  test("a merge waits (blocked) while the team branch is checked out somewhere, rather than moving it under that checkout", async () => {
+    const t = await project();
+    const w1 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
+    writeFileSync(join(w1.path, "one.txt"), "1\n");
+    await commitAll(w1.path, "one");
+    const elsewhere = join(t.root, "..", `${relative(tmpdir(), t.root)}-look`);
+    made.push(elsewhere);
+    git(t.root, "worktree", "add", "-q", elsewhere, t.integration);
+    const r = await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch });
+    expect(r.state).toBe("blocked");
+    if (r.state === "blocked") expect(r.reason).toContain(elsewhere);
+    git(elsewhere, "switch", "-q", "--detach");
+    expect((await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w1.branch })).state).toBe("merged");
+  });
+
+  test("addWorktree is repeatable, repairs what a crash or a person left, and never re-forks a branch", async () => {
+    const t = await project();
+    const before = checkoutState(t.root);
+    const opts = { repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-7", from: t.integration };
+    const w = await addWorktree(opts);
+    expect((await addWorktree(opts)).created).toBe(false);
+    writeFileSync(join(w.path, "work.txt"), "committed work\n");
+    const { commit } = await commitAll(w.path, "work");
+
+    // Its dir deleted: git still lists it; re-adding checks the branch out again, commits kept.
+    rmSync(w.path, { recursive: true, force: true });
+    const again = await addWorktree(opts);
+    expect(again).toMatchObject({ created: true, tip: commit! });
+    expect(readFileSync(join(w.path, "work.txt"), "utf8")).toBe("committed work\n");
+
+    // Half made ("initializing" is git's own lock while a worktree is being added).
+    git(t.root, "worktree", "lock", "--reason", "initializing", w.path);
+    rmSync(join(w.path, "a.txt"));
+    expect((await addWorktree(opts)).created).toBe(true);
+    expect(existsSync(join(w.path, "a.txt"))).toBe(true);
+
+    // A dir git does not know, holding something: set aside, not deleted.
+    git(t.root, "worktree", "remove", "--force", w.path);
+    mkdirSync(w.path);
+    writeFileSync(join(w.path, "mine.txt"), "a person's file\n");
+    expect((await addWorktree(opts)).created).toBe(true);
+    const orphan = worktreeDirs(t).find((n) => n.startsWith("software-engineer-7.orphan-"));
+    expect(orphan).toBeDefined();
+    expect(readFileSync(join(worktreesDir(t.workspace), orphan!, "mine.txt"), "utf8")).toBe("a person's file\n");
+    expect(tip(t, w.branch)).toBe(commit!);
+
+    // On another branch: refused with the fix, nothing changed.
+    git(w.path, "switch", "-q", "-c", "elsewhere");
+    await expect(addWorktree(opts)).rejects.toThrow(/is on refs\/heads\/elsewhere, not claude-wrapper\/software-engineer-7/);
+    expect(checkoutState(t.root)).toEqual(before);
+  });
+
+  test("removeWorktree keeps the branch, refuses to lose uncommitted work, and is repeatable", async () => {
+    const t = await project();
+    const w = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-4", from: t.integration });
+    writeFileSync(join(w.path, "draft.txt"), "not committed\n");
+    await expect(removeWorktree(t.repo, w.path)).rejects.toBeInstanceOf(GitError);
+    expect(existsSync(join(w.path, "draft.txt"))).toBe(true);
+    const { commit } = await commitAll(w.path, "draft");
+    expect(await removeWorktree(t.repo, w.path)).toEqual({ removed: true });
+    expect(existsSync(w.path)).toBe(false);
+    expect(worktreeDirs(t)).toEqual([]);
+    expect(tip(t, w.branch)).toBe(commit!);
+    expect((await listWorktrees(t.repo)).map((x) => x.path)).toEqual([t.root]);
+    expect(await removeWorktree(t.repo, w.path)).toEqual({ removed: false });
+  });
+
+  test("the project root in a subdirectory of the repository: the agent's cwd is the same place in its worktree", async () => {
+    const t = await project();
+    const workspace = join(t.root, "src", ".database");
+    mkdirSync(workspace);
+    const repo = findRepo(join(t.root, "src"))!;
+    expect(repo).toMatchObject({ toplevel: t.root, prefix: "src" });
+    const w = await addWorktree({ repo, workspace, sessionId: "software-engineer-9", from: t.integration });
+    expect(w.cwd).toBe(join(w.path, "src"));
+    expect(readFileSync(join(w.cwd, "keep.txt"), "utf8")).toBe("keep\n");
+  });
+
+  test("commits get an identity only where the repository has none", async () => {
+    const t = await project({ identity: false });
+    const home = mkdtempSync(join(tmpdir(), "cw-git-home-"));
+    made.push(home);
+    const env = { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: join(home, "none") };
+    const w = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-3", from: t.integration });
+    writeFileSync(join(w.path, "x.txt"), "x\n");
+    const stepIn = (name: string, opts: Record<string, unknown>) => {
+      const r = Bun.spawnSync([BUN, join(FIXTURES, "git-step.ts"), name, JSON.stringify(opts)], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(r.stderr.toString() + r.stdout.toString());
+      return JSON.parse(r.stdout.toString());
+    };
+    const c = stepIn("commit", { root: t.root, worktree: w.path, message: "x" });
+    expect(git(t.root, "log", "-1", "--format=%an <%ae>", c.commit)).toBe("claude-wrapper <claude-wrapper@localhost>");
+    // With the repository's own identity, ours is never put in its place.
+    git(t.root, "config", "user.name", "Repo Owner");
+    git(t.root, "config", "user.email", "owner@example.com");
+    writeFileSync(join(w.path, "y.txt"), "y\n");
+    const d = stepIn("commit", { root: t.root, worktree: w.path, message: "y" });
+    expect(git(t.root, "log", "-1", "--format=%an <%ae>", d.commit)).toBe("Repo Owner <owner@example.com>");
+  });
+});
+
+describe("a crash (kill -9) at any step is finished by running the step again", () => {
+  const POINTS: Array<[string, string]> = [
+    ["worktree:branch", "add-worktree"],
+    ["commit:staged", "commit"],
+    ["merge:committed", "merge"],
+    ["merge:verifying", "merge"],
+    ["merge:updated", "merge"],
+    ["worktree:trashed", "remove-worktree"],
+  ];
+  for (const [point, name] of POINTS) {
+    test(point, async () => {
+      const t = await project();
+      const before = checkoutState(t.root);
+      const base = { root: t.root, workspace: t.workspace };
+      const sessionId = "software-engineer-2";
+      const addOpts = { ...base, sessionId, from: t.integration };
+      if (name !== "add-worktree") await step("add-worktree", addOpts);
+      const other = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
+      writeFileSync(join(other.path, "first.txt"), "merged first, so the next merge needs a merge commit\n");
+      await commitAll(other.path, "first");
+      await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: other.branch });
+
+      const path = join(t.workspace, ".worktrees", sessionId);
+      const branch = `claude-wrapper/${sessionId}`;
+      const mark = join(t.root, "..", `${relative(tmpdir(), t.root)}.verify-ran`);
+      const pidFile = `${mark}.pid`;
+      made.push(mark, pidFile);
+      // The first run (killed mid-verify) leaves this running; the rerun must stop it.
+      const verify = `if [ -f '${mark}' ]; then exit 0; fi; touch '${mark}'; echo $$ > '${pidFile}'; exec sleep 120`;
+      const mergeOpts = { ...base, integration: t.integration, branch, verify: point === "merge:verifying" ? verify : undefined };
+
+      if (name !== "add-worktree" && name !== "commit") {
+        writeFileSync(join(path, "second.txt"), "2\n");
+        await step("commit", { ...base, worktree: path, message: "second" });
+      }
+      if (name === "commit") writeFileSync(join(path, "second.txt"), "2\n");
+      if (name === "remove-worktree") await step("merge", mergeOpts);
+
+      const opts = name === "add-worktree" ? addOpts : name === "commit" ? { ...base, worktree: path, message: "second" } : name === "merge" ? mergeOpts : { ...base, path };
+      const crashed = await step(name, opts, point);
+      expect(crashed.signal).toBe("SIGKILL");
+      // The killed run's verify command lives on (its own process group); the rerun must stop it.
+      if (point === "merge:verifying") await waitFor("the killed run's verify command to start", () => existsSync(pidFile));
+      const again = await step(name, opts);
+      expect(again.code).toBe(0);
+
+      if (name === "add-worktree") {
+        expect(again.out).toMatchObject({ created: true, branch });
+        expect(git(path, "rev-parse", "--abbrev-ref", "HEAD")).toBe(branch);
+      }
+      if (name === "commit") {
+        expect(git(t.root, "show", `${branch}:second.txt`)).toBe("2");
+        expect(git(path, "status", "--porcelain")).toBe("");
+      }
+      if (name === "merge") {
+        expect(again.out).toMatchObject({ state: "merged", files: ["second.txt"], fastForward: false, already: point === "merge:updated" });
+        expect(tip(t)).toBe(again.out.commit);
+        // One merge commit for this branch, whatever the crash.
+        const merges = git(t.root, "rev-list", "--merges", t.integration).split("\n").filter(Boolean);
+        expect(merges).toEqual([again.out.commit]);
+        expect(worktreeDirs(t)).toEqual(["software-engineer-1", sessionId]);
+      }
+      if (point === "merge:verifying") {
+        const orphan = Number(readFileSync(pidFile, "utf8"));
+        await waitFor("the killed run's verify command to be stopped", () => !existsSync(`/proc/${orphan}`) || readFileSync(`/proc/${orphan}/stat`, "utf8").split(") ")[1]!.startsWith("Z"));
+      }
+      if (name === "remove-worktree") {
+        expect(again.out).toEqual({ removed: true });
+        expect(existsSync(path)).toBe(false);
+        expect(worktreeDirs(t)).toEqual(["software-engineer-1"]);
+        expect(tip(t, branch)).toMatch(/^[0-9a-f]{40}$/);
+        expect((await listWorktrees(t.repo)).map((w) => w.path)).toEqual([t.root, other.path]);
+      }
+      expect(processesOfWorkspace(t.workspace)).toEqual([]);
+      expect(checkoutState(t.root)).toEqual(before);
+    });
+  }
+});
+
+describe("integrate: the steps the supervisor will drive", () => {
+  const g = (over: Partial<SessionGit>): SessionGit => ({ branch: "b", worktree: "/w", cwd: "/w", forkedFrom: "f", merge: "unmerged", attempt: 0, ...over });
+  test.each([
+    ["no worktrees", { worktrees: false, complete: true, agentRunning: false, git: undefined }, "none"],
+    ["claimed: worktree first", { worktrees: true, complete: false, agentRunning: false, git: undefined }, "worktree"],
+    ["working", { worktrees: true, complete: false, agentRunning: true, git: g({}) }, "none"],
+    ["complete, agent still ending its turn", { worktrees: true, complete: true, agentRunning: true, git: g({}) }, "none"],
+    ["complete: merge", { worktrees: true, complete: true, agentRunning: false, git: g({}) }, "merge"],
+    ["crashed mid-verify: merge again", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "verifying" }) }, "merge"],
+    ["blocked: merge again", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "blocked" }) }, "merge"],
+    ["conflict not yet told", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "conflict", attempt: 1 }) }, "reopen"],
+    ["told, task half written (looks incomplete)", { worktrees: true, complete: false, agentRunning: false, git: g({ merge: "verify-failed", attempt: 2, reopened: 1 }) }, "reopen"],
+    ["told, working on it", { worktrees: true, complete: false, agentRunning: true, git: g({ merge: "conflict", attempt: 1, reopened: 1 }) }, "none"],
+    ["told, complete again: merge again", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "conflict", attempt: 1, reopened: 1 }) }, "merge"],
+    ["merged: remove the worktree", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "merged" }) }, "remove-worktree"],
+    ["merged and cleaned", { worktrees: true, complete: true, agentRunning: false, git: g({ merge: "merged", worktreeRemoved: true }) }, "none"],
+  ] as const)("%s", (_what, input, expected) => {
+    expect(nextGitStep(input as Parameters<typeof nextGitStep>[0])).toBe(expected);
+  });
+
+  test("a session's round trip: worktree, uncommitted work committed and merged, conflict told back, resolved, merged, cleaned", async () => {
+    const t = await project();
+    const before = checkoutState(t.root);
+    const ctx = { repo: t.repo, workspace: t.workspace, integration: t.integration };
+    const s1 = await ensureSessionWorktree(ctx, "software-engineer-1");
+    const s2 = await ensureSessionWorktree(ctx, "software-engineer-2");
+    expect(s1).toMatchObject({ branch: "claude-wrapper/software-engineer-1", merge: "unmerged", attempt: 0, forkedFrom: tip(t) });
+    writeFileSync(join(s1.worktree, "a.txt"), "ONE\n");
+    writeFileSync(join(s2.worktree, "a.txt"), "TWO\n");
+    // Neither agent committed: the step commits what they left.
+    const m1 = await integrateSession(ctx, "software-engineer-1", s1);
+    expect(m1).toMatchObject({ merge: "merged", files: ["a.txt"] });
+    expect(mergedNotice(m1, t.integration)).toBe(`Its branch ${s1.branch} is merged into ${t.integration} as ${m1.commit!.slice(0, 12)}, changing 1 file:\n- a.txt`);
+    const m2 = await integrateSession(ctx, "software-engineer-2", s2);
+    expect(m2).toMatchObject({ merge: "conflict", files: ["a.txt"], attempt: 1 });
+    expect(nextGitStep({ worktrees: true, complete: true, agentRunning: false, git: m2 })).toBe("reopen");
+    expect(reopenTaskTitle(m2)).toBe("Resolve the merge conflict with the integration branch (attempt 1)");
+    const told = reopenInstructions(m2, t.integration);
+    expect(told).toContain("`a.txt`");
+    expect(told).toContain(`git merge ${t.integration}`);
+    expect(told).toContain(s2.cwd);
+
+    Bun.spawnSync(["git", "merge", "-q", t.integration], { cwd: s2.worktree, stdout: "ignore", stderr: "ignore" });
+    writeFileSync(join(s2.worktree, "a.txt"), "ONE and TWO\n");
+    const m3 = await integrateSession(ctx, "software-engineer-2", { ...m2, reopened: 1 });
+    expect(m3).toMatchObject({ merge: "merged", attempt: 1 });
+    expect(show(t, "a.txt")).toBe("ONE and TWO");
+    expect(nextGitStep({ worktrees: true, complete: true, agentRunning: false, git: m3 })).toBe("remove-worktree");
+    const { removeSessionWorktree } = await import("../core/git/integrate");
+    expect(await removeSessionWorktree(t.repo, m3)).toMatchObject({ worktreeRemoved: true });
+    expect(existsSync(s2.worktree)).toBe(false);
+    expect(checkoutState(t.root)).toEqual(before);
+  });
+});
+
+describe("the fake claude edits and commits in its cwd", () => {
+  test("edit_file and commit_all from a behaviour script, run in a worktree", async () => {
+    const t = await project();
+    const w = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-5", from: t.integration });
+    const dir = join(t.workspace, "software-engineer-5");
+    const behaviours = join(t.root, "..", `${relative(tmpdir(), t.root)}-behaviours`);
+    made.push(behaviours);
+    mkdirSync(dir);
+    mkdirSync(behaviours);
+    writeFileSync(join(dir, "session.json"), `{\n  "name": "engineer-5",\n  "status": "active"\n}\n`);
+    writeFileSync(join(behaviours, "engineer-5.sh"), 'edit_file src/new/feature.txt "a feature"\ncommit_all "Add the feature"\nresult 0.01\n');
+    const r = Bun.spawnSync([join(FIXTURES, "claude"), "-p", "go"], {
+      cwd: w.cwd,
+      env: { ...process.env, FAKE_CLAUDE_DIR: behaviours, CLAUDE_WRAPPER_SESSION_DIR: dir, CLAUDE_WRAPPER_SESSION_ID: "software-engineer-5", CLAUDE_WRAPPER_WORKSPACE: t.workspace },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString()).toContain('"type":"result"');
+    expect(git(t.root, "log", "-1", "--format=%s", w.branch)).toBe("Add the feature");
+    expect(show(t, "src/new/feature.txt", w.branch)).toBe("a feature");
+    expect(git(w.path, "status", "--porcelain")).toBe("");
+  });
+});
+
+describe("team start in a git project", () => {
+  function gitSandbox(init: "commit" | "empty" | "none") {
+    const sb = box();
+    if (init !== "none") {
+      git(sb.root, "init", "-q", "-b", "trunk");
+      if (init === "commit") {
+        writeFileSync(join(sb.root, "README.md"), "project\n");
+        git(sb.root, "add", ".");
+        git(sb.root, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", "first");
+        writeFileSync(join(sb.root, "README.md"), "project, edited by the user\n");
+      }
+    }
+    return sb;
+  }
+
+  test("creates the team branch from HEAD, records it, says its name, and leaves the checkout as it was", async () => {
+    const sb = gitSandbox("commit");
+    const before = checkoutState(sb.root);
+    const head = git(sb.root, "rev-parse", "HEAD");
+    const r = await run(sb, ["team", "start", "Ship it", "--engineers", "1", "--verify", "npm test"]);
+    expect(r.code).toBe(0);
+    const team = readJsonFile(join(sb.workspace, ".team.json"));
+    expect(team).toMatchObject({ worktrees: true, branch: `claude-wrapper/${team.id}`, baseCommit: head, baseRef: "trunk", verify: "npm test" });
+    expect(git(sb.root, "rev-parse", `refs/heads/${team.branch}`)).toBe(head);
+    expect(r.stdout).toContain(`Team branch: ${team.branch}, from trunk at ${head.slice(0, 12)}`);
+    expect(r.stdout).toContain(`git merge ${team.branch}`);
+    expect(r.stdout).toContain("once `npm test` passes");
+    expect(readFileSync(join(sb.workspace, ".gitignore"), "utf8")).toBe("*\n");
+    expect(checkoutState(sb.root)).toEqual(before);
+
+    const sb2 = gitSandbox("commit");
+    const j = await run(sb2, ["team", "start", "Ship it", "--json", "--no-worktrees"]);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({ worktrees: false, branch: null, verify: null });
+    expect(readJsonFile(join(sb2.workspace, ".team.json")).worktrees).toBe(false);
+    expect(git(sb2.root, "branch", "--list", "claude-wrapper/*")).toBe("");
+  });
+
+  test("a repository with no commit yet is refused in one line, before anything is written", async () => {
+    const sb = gitSandbox("empty");
+    const r = await run(sb, ["team", "start", "Ship it"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("has no commit yet");
+    expect(r.stderr).toContain("--no-worktrees");
+    expect(existsSync(sb.workspace)).toBe(false);
+    expect((await run(sb, ["team", "start", "Ship it", "--no-worktrees"])).code).toBe(0);
+  });
+
+  test("a project that is not a git repository behaves as before; --verify there, or with --no-worktrees, is a usage mistake", async () => {
+    const sb = gitSandbox("none");
+    for (const args of [["--verify", "npm test"], ["--verify", "  "], ["--no-worktrees", "--verify", "true"]]) {
+      const bad = await run(sb, ["team", "start", "Ship it", ...args]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(sb.workspace)).toBe(false);
+    }
+    const r = await run(sb, ["team", "start", "Ship it", "--engineers", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Agents share the project root");
+    expect(readJsonFile(join(sb.workspace, ".team.json")).worktrees).toBe(false);
+    expect(readFileSync(join(sb.workspace, ".gitignore"), "utf8")).toBe("*\n");
+  });
+});
