@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 
 /**
  * Running git for the team. Every call is an argv array (never a shell), in a clean environment
@@ -147,14 +147,24 @@ export function probeRepo(dir: string): RepoProbe {
   if (!Bun.which("git")) return { reason: "git is not installed (not on PATH)" };
   // A project root that `team start` is about to create: ask about its nearest existing parent.
   let at = resolve(dir);
-  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  while (!isDir(at) && dirname(at) !== at) at = dirname(at);
   const r = gitSync(at, ["rev-parse", "--is-bare-repository", "--is-inside-work-tree", "--show-toplevel", "--git-common-dir"], { ok: [128] });
   if (r.code !== 0) return { reason: `${dir} is not in a git repository` };
   const [bare, inside, toplevel, common] = r.stdout.split("\n");
   if (bare === "true") return { reason: `${dir} is a bare git repository (no working tree)` };
   if (inside !== "true" || !toplevel) return { reason: `${dir} is inside a git directory, not a working tree` };
   const root = resolve(dir);
-  return { repo: { root, toplevel, prefix: relative(toplevel, root), commonDir: resolve(at, common ?? ".git") } };
+  // git answers real paths (macOS: /private/var/… for /var/…): compare like with like.
+  const realRoot = join(realpathSync(at), relative(at, root));
+  return { repo: { root, toplevel, prefix: relative(toplevel, realRoot), commonDir: resolve(at, common ?? ".git") } };
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The repo at `dir`, or undefined when it is not one. */

@@ -211,8 +211,11 @@ const TRASH_PREFIX = ".trash-";
  * deleted: a crash at any point is finished by the next call.
  */
 export async function removeWorktree(repo: Repo, path: string, opts: { force?: boolean } = {}): Promise<{ removed: boolean }> {
-  const parent = realpathSync(join(path, ".."));
   const name = basename(path);
+  let parent = join(path, "..");
+  try {
+    parent = realpathSync(parent);
+  } catch {}
   path = join(parent, name);
   const entry = (await listWorktrees(repo)).find((w) => w.path === path);
   const present = existsSync(path);
@@ -223,7 +226,7 @@ export async function removeWorktree(repo: Repo, path: string, opts: { force?: b
   }
   // git forgets a worktree whose dir is gone with `remove --force` (twice: even when locked).
   if (entry) await git(repo.root, ["worktree", "remove", "--force", "--force", path], { ok: [128] });
-  for (const n of readdirSync(parent)) {
+  for (const n of existsSync(parent) ? readdirSync(parent) : []) {
     if (n.startsWith(`${TRASH_PREFIX}${name}-`)) rmSync(join(parent, n), { recursive: true, force: true });
   }
   return { removed: !!entry || present };
