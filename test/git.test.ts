@@ -11,8 +11,27 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { GitError, findRepo, type Repo } from "../core/git/repo";
 import { mergeBranch } from "../core/git/merge";
-import { addWorktree, commitAll, createIntegrationBranch, listWorktrees, removeWorktree, worktreesDir } from "../core/git/worktree";
-import { ensureSessionWorktree, integrateSession, mergedNotice, nextGitStep, reopenInstructions, reopenTaskTitle, type SessionGit } from "../core/git/integrate";
+import {
+  addWorktree,
+  commitAll,
+  createIntegrationBranch,
+  deleteBranchIfMerged,
+  listWorktrees,
+  removeWorktree,
+  workspaceWorktrees,
+  worktreesDir,
+} from "../core/git/worktree";
+import {
+  ensureSessionWorktree,
+  integrateSession,
+  mergeLabel,
+  mergedNotice,
+  nextGitStep,
+  removeSessionWorktree,
+  reopenInstructions,
+  reopenTaskTitle,
+  type SessionGit,
+} from "../core/git/integrate";
 import { BUN, FIXTURES, processesOfWorkspace, readJsonFile, run, sandboxes, waitFor } from "./helpers";
 
 const made: string[] = [];
@@ -316,6 +335,31 @@ describe("worktrees and merges", () => {
     expect(await removeWorktree(t.repo, w.path)).toEqual({ removed: false });
   });
 
+  test("leftovers are accounted for, and only merged branches checked out nowhere are deleted", async () => {
+    const t = await project();
+    const a = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-1", from: t.integration });
+    const b = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-2", from: t.integration });
+    writeFileSync(join(a.path, "a.txt"), "merged\n");
+    writeFileSync(join(b.path, "b.txt"), "not merged\n");
+    await commitAll(a.path, "a");
+    await commitAll(b.path, "b");
+    await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: a.branch });
+    mkdirSync(join(worktreesDir(t.workspace), "intern-3.orphan-1"));
+    rmSync(b.path, { recursive: true, force: true });
+    const seen = await workspaceWorktrees(t.repo, t.workspace);
+    expect(seen.map(({ name, kind, registered }) => ({ name, kind, registered }))).toEqual([
+      { name: "intern-1", kind: "session", registered: true },
+      { name: "intern-2", kind: "session", registered: true },
+      { name: "intern-3.orphan-1", kind: "leftover", registered: false },
+    ]);
+    expect(await deleteBranchIfMerged(t.repo, a.branch, t.integration)).toBe("checked-out");
+    expect(await deleteBranchIfMerged(t.repo, b.branch, t.integration)).toBe("unmerged");
+    await removeWorktree(t.repo, a.path);
+    expect(await deleteBranchIfMerged(t.repo, a.branch, t.integration)).toBe("deleted");
+    expect(await deleteBranchIfMerged(t.repo, a.branch, t.integration)).toBe("absent");
+    expect(show(t, "a.txt")).toBe("merged");
+  });
+
   test("the project root in a subdirectory of the repository: the agent's cwd is the same place in its worktree", async () => {
     const t = await project();
     const workspace = join(t.root, "src", ".database");
@@ -475,9 +519,10 @@ describe("integrate: the steps the supervisor will drive", () => {
     writeFileSync(join(s2.worktree, "a.txt"), "ONE and TWO\n");
     const m3 = await integrateSession(ctx, "software-engineer-2", { ...m2, reopened: 1 });
     expect(m3).toMatchObject({ merge: "merged", attempt: 1 });
+    expect(mergeLabel(m3)).toBe(`merged ${m3.commit!.slice(0, 12)}`);
+    expect(mergeLabel(m2)).toBe("conflict");
     expect(show(t, "a.txt")).toBe("ONE and TWO");
     expect(nextGitStep({ worktrees: true, complete: true, agentRunning: false, git: m3 })).toBe("remove-worktree");
-    const { removeSessionWorktree } = await import("../core/git/integrate");
     expect(await removeSessionWorktree(t.repo, m3)).toMatchObject({ worktreeRemoved: true });
     expect(existsSync(s2.worktree)).toBe(false);
     expect(checkoutState(t.root)).toEqual(before);

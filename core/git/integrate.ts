@@ -164,3 +164,9 @@ export function mergedNotice(g: SessionGit, integration: string, max = 20): stri
   const head = `Its branch ${g.branch} is merged into ${integration} as ${g.commit?.slice(0, 12) ?? "?"}`;
   return files.length ? `${head}, changing ${files.length} file${files.length === 1 ? "" : "s"}:\n${list.join("\n")}` : `${head} (no file changes).`;
 }
+
+/** How views show a session's merge: `merged 1a2b3c4d5e6f`, `conflict`, `verifying`, `unmerged`, … ("" without git). */
+export function mergeLabel(g: SessionGit | undefined): string {
+  if (!g) return "";
+  return g.merge === "merged" ? `merged ${g.commit?.slice(0, 12) ?? ""}`.trim() : g.merge;
+}

@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { UserError } from "../base/errors";
 import { crashPoint } from "../base/crash";
 import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
-import { type Repo, GitError, branchRef, committingArgs, git, resolveCommit } from "./repo";
+import { type Repo, GitError, branchRef, committingArgs, git, isAncestor, resolveCommit } from "./repo";
 
 /**
  * The team's branches and the agents' worktrees. Each step is idempotent and safe to repeat
@@ -285,4 +285,44 @@ async function breakStaleIndexLock(worktree: string): Promise<void> {
   try {
     if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
   } catch {}
+}
+
+/**
+ * Session worktrees of this workspace that git or the disk still holds, with the session each
+ * belongs to (doctor: stale ones; team clean: what to remove). Scratch, trash and set-aside dirs
+ * are listed too (`kind`), so nothing under the worktrees dir goes unaccounted for.
+ */
+export async function workspaceWorktrees(
+  repo: Repo,
+  workspace: string,
+): Promise<Array<{ path: string; name: string; kind: "session" | "scratch" | "leftover"; registered: boolean; ref?: string }>> {
+  const dir = worktreesDir(workspace);
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {}
+  const registered = new Map((await listWorktrees(repo)).filter((w) => w.path.startsWith(`${real}/`)).map((w) => [w.path, w]));
+  const names = new Set<string>([...registered.keys()].map((p) => p.slice(real.length + 1)));
+  for (const n of existsSync(real) ? readdirSync(real) : []) if (n !== ".gitignore" && !/\.(log|pid)$/.test(n)) names.add(n);
+  return [...names].sort().map((name) => {
+    const path = join(real, name);
+    const w = registered.get(path);
+    const kind = name.startsWith(".verify-") ? "scratch" : name.startsWith(".") || name.includes(".orphan-") ? "leftover" : "session";
+    return { path, name, kind, registered: !!w, ref: w?.ref };
+  });
+}
+
+/**
+ * Delete a session branch that is merged into `integration` (its tip an ancestor of the
+ * integration tip) and checked out nowhere; anything else is kept. Compare-and-swap on its tip.
+ */
+export async function deleteBranchIfMerged(repo: Repo, branch: string, integration: string): Promise<"deleted" | "unmerged" | "checked-out" | "absent"> {
+  const ref = branchRef(branch);
+  const tip = await resolveCommit(repo.root, ref);
+  if (!tip) return "absent";
+  const into = await resolveCommit(repo.root, branchRef(integration));
+  if (!into || !(await isAncestor(repo.root, tip, into))) return "unmerged";
+  if ((await listWorktrees(repo)).some((w) => w.ref === ref)) return "checked-out";
+  const r = await git(repo.root, ["update-ref", "-m", `claude-wrapper: ${branch} merged into ${integration}`, "-d", ref, tip], { ok: [128] });
+  return r.code === 0 ? "deleted" : "unmerged";
 }
