@@ -1,20 +1,18 @@
 /**
  * core/git against real git in temp repositories: the team's branch, a worktree per session,
- * merges without a checkout (in order, conflicts, --verify), repeatability, crashes at every
- * step (kill -9 of a process doing them), and the user's checkout byte-identical throughout.
- * `team start`'s git part runs through the CLI.
+ * merges without a checkout (in order, conflicts, --verify), repeatability, the steps the
+ * supervisor will drive, and the user's checkout byte-identical throughout. `team start`'s git
+ * part runs through the CLI. Crashes at each step: git-crash.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { GitError, findRepo, type Repo } from "../core/git/repo";
+import { GitError, findRepo } from "../core/git/repo";
 import { mergeBranch } from "../core/git/merge";
 import {
   addWorktree,
   commitAll,
-  createIntegrationBranch,
   deleteBranchIfMerged,
   listWorktrees,
   removeWorktree,
@@ -32,113 +30,12 @@ import {
   reopenTaskTitle,
   type SessionGit,
 } from "../core/git/integrate";
-import { BUN, FIXTURES, processesOfWorkspace, readJsonFile, run, sandboxes, waitFor } from "./helpers";
+import { BUN, FIXTURES, readJsonFile, run, sandboxes } from "./helpers";
+import { checkoutState, git, made, project, removeMade, show, tip, worktreeDirs } from "./helpers-git";
 
-const made: string[] = [];
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(removeMade);
 const box = sandboxes("cw-git-cli-");
 afterEach(box.cleanup);
-
-/** git in a dir, for the test's own setup and checks (never writing the index as a side effect). */
-function git(cwd: string, ...args: string[]): string {
-  const r = Bun.spawnSync(["git", ...args], { cwd, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" }, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.toString().trim();
-}
-
-interface TestRepo {
-  root: string;
-  workspace: string;
-  repo: Repo;
-  integration: string;
-}
-
-/**
- * A project with history and a user mid-work: a staged new file, an unstaged edit, an untracked
- * file. The workspace dir exists (empty) so the snapshot before and after sees the same tree.
- */
-async function project(opts: { identity?: boolean } = {}): Promise<TestRepo> {
-  const root = mkdtempSync(join(tmpdir(), "cw-git-"));
-  made.push(root);
-  git(root, "init", "-q", "-b", "main");
-  if (opts.identity !== false) {
-    git(root, "config", "user.name", "Test User");
-    git(root, "config", "user.email", "test@example.com");
-  }
-  writeFileSync(join(root, "a.txt"), "line one\nline two\nline three\n");
-  mkdirSync(join(root, "src"));
-  writeFileSync(join(root, "src/keep.txt"), "keep\n");
-  git(root, "add", ".");
-  git(root, "-c", "user.name=Setup", "-c", "user.email=setup@example.com", "commit", "-q", "-m", "initial");
-  writeFileSync(join(root, "staged.txt"), "the user's staged file\n");
-  git(root, "add", "staged.txt");
-  writeFileSync(join(root, "src/keep.txt"), "keep, edited by the user\n");
-  writeFileSync(join(root, "notes.txt"), "untracked notes\n");
-  const workspace = join(root, ".database");
-  mkdirSync(workspace);
-  const repo = findRepo(root)!;
-  const { branch } = await createIntegrationBranch(repo, "1700000000000");
-  return { root, workspace, repo, integration: branch };
-}
-
-/** Everything of the user's checkout a tool could change: status, HEAD, index bytes, files. */
-function checkoutState(root: string) {
-  const files: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      const rel = relative(root, p);
-      if (rel === ".git" || rel === ".database") continue;
-      if (e.isDirectory()) walk(p);
-      else files[rel] = readFileSync(p, "utf8");
-    }
-  };
-  walk(root);
-  return {
-    status: git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=all"),
-    head: readFileSync(join(root, ".git/HEAD"), "utf8"),
-    headCommit: git(root, "rev-parse", "HEAD"),
-    index: createHash("sha256").update(readFileSync(join(root, ".git/index"))).digest("hex"),
-    files,
-  };
-}
-
-function tip(t: TestRepo, branch = t.integration): string {
-  return git(t.root, "rev-parse", `refs/heads/${branch}`);
-}
-
-function show(t: TestRepo, path: string, branch = t.integration): string {
-  return git(t.root, "show", `${branch}:${path}`);
-}
-
-/** `bun test/fixtures/git-step.ts <step> <json>`, optionally killed at a crash point. */
-async function step(name: string, opts: Record<string, unknown>, crashAt?: string): Promise<{ code: number | null; signal: string | null; out: any }> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
-  if (crashAt) env.CLAUDE_WRAPPER_CRASH_AT = crashAt;
-  else delete env.CLAUDE_WRAPPER_CRASH_AT;
-  const proc = Bun.spawn([BUN, join(FIXTURES, "git-step.ts"), name, JSON.stringify(opts)], { env, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  const line = stdout.trim().split("\n").pop();
-  let out: any;
-  try {
-    out = line ? JSON.parse(line) : undefined;
-  } catch {
-    out = { stdout, stderr };
-  }
-  if (!crashAt && proc.exitCode !== 0 && !out?.error) throw new Error(`git-step ${name} exited ${proc.exitCode}: ${stderr}`);
-  return { code: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode), out };
-}
-
-/** Our worktrees and scratch dirs on disk (trash and orphans included). */
-function worktreeDirs(t: TestRepo): string[] {
-  try {
-    return readdirSync(worktreesDir(t.workspace)).filter((n) => n !== ".gitignore" && !n.endsWith(".log")).sort();
-  } catch {
-    return [];
-  }
-}
 
 describe("worktrees and merges", () => {
   test("two sessions editing different files are both merged, in order, and the user's checkout is untouched", async () => {
@@ -392,85 +289,6 @@ describe("worktrees and merges", () => {
     const d = stepIn("commit", { root: t.root, worktree: w.path, message: "y" });
     expect(git(t.root, "log", "-1", "--format=%an <%ae>", d.commit)).toBe("Repo Owner <owner@example.com>");
   });
-});
-
-describe("a crash (kill -9) at any step is finished by running the step again", () => {
-  const POINTS: Array<[string, string]> = [
-    ["worktree:branch", "add-worktree"],
-    ["commit:staged", "commit"],
-    ["merge:committed", "merge"],
-    ["merge:verifying", "merge"],
-    ["merge:updated", "merge"],
-    ["worktree:trashed", "remove-worktree"],
-  ];
-  for (const [point, name] of POINTS) {
-    test(point, async () => {
-      const t = await project();
-      const before = checkoutState(t.root);
-      const base = { root: t.root, workspace: t.workspace };
-      const sessionId = "software-engineer-2";
-      const addOpts = { ...base, sessionId, from: t.integration };
-      if (name !== "add-worktree") await step("add-worktree", addOpts);
-      const other = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "software-engineer-1", from: t.integration });
-      writeFileSync(join(other.path, "first.txt"), "merged first, so the next merge needs a merge commit\n");
-      await commitAll(other.path, "first");
-      await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: other.branch });
-
-      const path = join(t.workspace, ".worktrees", sessionId);
-      const branch = `claude-wrapper/${sessionId}`;
-      const mark = join(t.root, "..", `${relative(tmpdir(), t.root)}.verify-ran`);
-      const pidFile = `${mark}.pid`;
-      made.push(mark, pidFile);
-      // The first run (killed mid-verify) leaves this running; the rerun must stop it.
-      const verify = `if [ -f '${mark}' ]; then exit 0; fi; touch '${mark}'; echo $$ > '${pidFile}'; exec sleep 120`;
-      const mergeOpts = { ...base, integration: t.integration, branch, verify: point === "merge:verifying" ? verify : undefined };
-
-      if (name !== "add-worktree" && name !== "commit") {
-        writeFileSync(join(path, "second.txt"), "2\n");
-        await step("commit", { ...base, worktree: path, message: "second" });
-      }
-      if (name === "commit") writeFileSync(join(path, "second.txt"), "2\n");
-      if (name === "remove-worktree") await step("merge", mergeOpts);
-
-      const opts = name === "add-worktree" ? addOpts : name === "commit" ? { ...base, worktree: path, message: "second" } : name === "merge" ? mergeOpts : { ...base, path };
-      const crashed = await step(name, opts, point);
-      expect(crashed.signal).toBe("SIGKILL");
-      // The killed run's verify command lives on (its own process group); the rerun must stop it.
-      if (point === "merge:verifying") await waitFor("the killed run's verify command to start", () => existsSync(pidFile));
-      const again = await step(name, opts);
-      expect(again.code).toBe(0);
-
-      if (name === "add-worktree") {
-        expect(again.out).toMatchObject({ created: true, branch });
-        expect(git(path, "rev-parse", "--abbrev-ref", "HEAD")).toBe(branch);
-      }
-      if (name === "commit") {
-        expect(git(t.root, "show", `${branch}:second.txt`)).toBe("2");
-        expect(git(path, "status", "--porcelain")).toBe("");
-      }
-      if (name === "merge") {
-        expect(again.out).toMatchObject({ state: "merged", files: ["second.txt"], fastForward: false, already: point === "merge:updated" });
-        expect(tip(t)).toBe(again.out.commit);
-        // One merge commit for this branch, whatever the crash.
-        const merges = git(t.root, "rev-list", "--merges", t.integration).split("\n").filter(Boolean);
-        expect(merges).toEqual([again.out.commit]);
-        expect(worktreeDirs(t)).toEqual(["software-engineer-1", sessionId]);
-      }
-      if (point === "merge:verifying") {
-        const orphan = Number(readFileSync(pidFile, "utf8"));
-        await waitFor("the killed run's verify command to be stopped", () => !existsSync(`/proc/${orphan}`) || readFileSync(`/proc/${orphan}/stat`, "utf8").split(") ")[1]!.startsWith("Z"));
-      }
-      if (name === "remove-worktree") {
-        expect(again.out).toEqual({ removed: true });
-        expect(existsSync(path)).toBe(false);
-        expect(worktreeDirs(t)).toEqual(["software-engineer-1"]);
-        expect(tip(t, branch)).toMatch(/^[0-9a-f]{40}$/);
-        expect((await listWorktrees(t.repo)).map((w) => w.path)).toEqual([t.root, other.path]);
-      }
-      expect(processesOfWorkspace(t.workspace)).toEqual([]);
-      expect(checkoutState(t.root)).toEqual(before);
-    });
-  }
 });
 
 describe("integrate: the steps the supervisor will drive", () => {
