@@ -195,6 +195,14 @@ describe("worktrees and merges", () => {
     expect(again).toMatchObject({ created: true, tip: commit! });
     expect(readFileSync(join(w.path, "work.txt"), "utf8")).toBe("committed work\n");
 
+    // Locked by a person: theirs, left as it is.
+    git(t.root, "worktree", "lock", "--reason", "mine", w.path);
+    writeFileSync(join(w.path, "wip.txt"), "uncommitted\n");
+    expect((await addWorktree(opts)).created).toBe(false);
+    expect(readFileSync(join(w.path, "wip.txt"), "utf8")).toBe("uncommitted\n");
+    git(t.root, "worktree", "unlock", w.path);
+    rmSync(join(w.path, "wip.txt"));
+
     // Half made ("initializing" is git's own lock while a worktree is being added).
     git(t.root, "worktree", "lock", "--reason", "initializing", w.path);
     rmSync(join(w.path, "a.txt"));
@@ -224,6 +232,9 @@ describe("worktrees and merges", () => {
     await expect(removeWorktree(t.repo, w.path)).rejects.toBeInstanceOf(GitError);
     expect(existsSync(join(w.path, "draft.txt"))).toBe(true);
     const { commit } = await commitAll(w.path, "draft");
+    git(t.root, "worktree", "lock", "--reason", "keep it", w.path);
+    await expect(removeWorktree(t.repo, w.path)).rejects.toThrow(/is locked \(keep it\)/);
+    git(t.root, "worktree", "unlock", w.path);
     expect(await removeWorktree(t.repo, w.path)).toEqual({ removed: true });
     expect(existsSync(w.path)).toBe(false);
     expect(worktreeDirs(t)).toEqual([]);

@@ -166,14 +166,18 @@ export async function addWorktree(opts: { repo: Repo; workspace: string; session
 
   const entry = (await listWorktrees(repo)).find((w) => w.path === path);
   if (entry) {
-    if (entry.locked === undefined && existsSync(join(path, ".git"))) {
+    // git locks a worktree "initializing" (in the C locale our git runs in) until its checkout
+    // is done: one still so locked is a checkout a crash cut short, which no agent has used.
+    const halfMade = entry.locked === "initializing";
+    if (!halfMade && existsSync(join(path, ".git"))) {
       if (entry.ref !== ref) {
         throw new GitError(`worktree ${path} is on ${entry.ref ?? "a detached HEAD"}, not ${branch}; check it out there again (git -C ${path} switch ${branch})`, [], 1, "");
       }
       return { path, branch, cwd, tip: entry.head ?? (await resolveCommit(repo.root, ref))!, created: false };
     }
-    // Half made (git locks a worktree "initializing" until its checkout is done) or its dir is
-    // gone: drop the registration; the branch, with anything on it, stays.
+    // Registered but not a checkout any more: keep what its dir holds, aside.
+    if (!halfMade && existsSync(path)) setAside(path);
+    // Drop the registration (and a half-made checkout); the branch, with anything on it, stays.
     await git(repo.root, ["worktree", "remove", "--force", "--force", path], { ok: [128] });
     if (existsSync(path)) setAside(path);
   } else if (existsSync(path)) {
@@ -219,6 +223,9 @@ export async function removeWorktree(repo: Repo, path: string, opts: { force?: b
   path = join(parent, name);
   const entry = (await listWorktrees(repo)).find((w) => w.path === path);
   const present = existsSync(path);
+  if (entry && entry.locked !== undefined && entry.locked !== "initializing" && !opts.force) {
+    throw new GitError(`worktree ${path} is locked (${entry.locked || "no reason given"}); unlock it (git worktree unlock ${path}) to let it be removed`, [], 1, "");
+  }
   if (entry && present && !opts.force) await assertNothingToLose(repo, entry);
   if (present) {
     renameSync(path, join(parent, `${TRASH_PREFIX}${name}-${Date.now()}`));
