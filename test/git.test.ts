@@ -5,7 +5,7 @@
  * part runs through the CLI. Crashes at each step: git-crash.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { GitError, findRepo } from "../core/git/repo";
@@ -163,6 +163,27 @@ describe("worktrees and merges", () => {
     const w3 = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-3", from: t.integration });
     expect(await mergeBranch({ repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w3.branch })).toMatchObject({ state: "merged", already: true });
     expect(git(t.root, "rev-list", "--count", t.integration)).toBe(count);
+  });
+
+  test("a lock file a killed git left (older than a minute) is broken; a fresh one is someone at work", async () => {
+    const t = await project();
+    const w = await addWorktree({ repo: t.repo, workspace: t.workspace, sessionId: "intern-5", from: t.integration });
+    const old = new Date(Date.now() - 5 * 60_000);
+    const indexLock = join(t.repo.commonDir, "worktrees", "intern-5", "index.lock");
+    writeFileSync(indexLock, "");
+    writeFileSync(join(w.path, "x.txt"), "x\n");
+    await expect(commitAll(w.path, "x")).rejects.toThrow(/index\.lock/);
+    utimesSync(indexLock, old, old);
+    expect((await commitAll(w.path, "x")).commit).toMatch(/^[0-9a-f]{40}$/);
+
+    const refLock = join(t.repo.commonDir, "refs", "heads", `${t.integration}.lock`);
+    writeFileSync(refLock, "");
+    const opts = { repo: t.repo, workspace: t.workspace, integration: t.integration, branch: w.branch, fastForward: false };
+    await expect(mergeBranch(opts)).rejects.toThrow(/cannot lock ref/);
+    expect(tip(t)).toBe(git(t.root, "rev-parse", "main"));
+    utimesSync(refLock, old, old);
+    expect((await mergeBranch(opts)).state).toBe("merged");
+    expect(existsSync(refLock)).toBe(false);
   });
 
   test("a merge waits (blocked) while the team branch is checked out somewhere, rather than moving it under that checkout", async () => {

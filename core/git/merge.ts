@@ -1,5 +1,6 @@
+import { join } from "node:path";
 import { crashPoint } from "../base/crash";
-import { type Repo, GitError, branchRef, changedFiles, committingArgs, git, isAncestor, resolveCommit } from "./repo";
+import { type Repo, GitError, branchRef, breakStaleLock, changedFiles, committingArgs, git, gitSaid, isAncestor, resolveCommit } from "./repo";
 import { listWorktrees } from "./worktree";
 import { type VerifyResult, runVerify } from "./verify";
 
@@ -45,6 +46,10 @@ export interface MergeOptions {
   message?: string;
   /** Told before a long step starts, so the caller can record it ("verifying"). */
   onStep?: (step: "verifying") => void | Promise<void>;
+}
+
+function failed(r: { code: number; stderr: string }): GitError {
+  return new GitError(`git update-ref: ${gitSaid(r.stderr, r.code)}`, ["update-ref"], r.code, r.stderr);
 }
 
 /** The integration tip moving this many times during one merge means something else is wrong. */
@@ -104,7 +109,9 @@ export async function mergeBranch(opts: MergeOptions): Promise<MergeResult> {
       crashPoint("merge:updated");
       return { state: "merged", commit: candidate, files: await changedFiles(repo.root, intTip, candidate), fastForward, already: false };
     }
-    // The integration tip moved under us (another writer): merge again onto the new tip.
+    // The integration tip moved under us (another writer): merge again onto the new tip. Not
+    // moved: the ref is locked; a lock a killed git left is broken, a live one is an error.
+    if ((await resolveCommit(repo.root, intRef)) === intTip && !breakStaleLock(join(repo.commonDir, `${intRef}.lock`))) throw failed(up);
   }
   throw new GitError(`${opts.integration} kept moving while ${opts.branch} was being merged; try again`, [], 1, "");
 }

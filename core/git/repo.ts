@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
@@ -96,8 +96,14 @@ export function identityArgs(cwd: string): string[] {
   return args;
 }
 
+/** What git said that matters: its first `fatal:`/`error:` line (hints follow it), else its last line. */
+export function gitSaid(stderr: string, code: number): string {
+  const lines = stderr.trim().split("\n").filter(Boolean);
+  return lines.find((l) => /^(fatal|error): /.test(l)) ?? lines.pop() ?? `exit ${code}`;
+}
+
 function failure(args: readonly string[], r: GitResult): GitError {
-  const said = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;
+  const said = gitSaid(r.stderr, r.code);
   return new GitError(`git ${args.join(" ")}: ${said}`, args, r.code, r.stderr);
 }
 
@@ -196,4 +202,18 @@ export function branchRef(branch: string): string {
     throw new GitError(`not a branch name we make: ${JSON.stringify(branch)}`, [], 2, "");
   }
   return `refs/heads/${branch}`;
+}
+
+/** A git lock file older than this was left by a killed git: a running one holds it for moments. */
+export const STALE_LOCK_MS = 60_000;
+
+/** Remove `<path>` (a git `*.lock`) when it is older than STALE_LOCK_MS; true when it did. */
+export function breakStaleLock(path: string): boolean {
+  try {
+    if (Date.now() - statSync(path).mtimeMs <= STALE_LOCK_MS) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UserError } from "../base/errors";
 import { crashPoint } from "../base/crash";
 import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
-import { type Repo, GitError, branchRef, committingArgs, git, isAncestor, resolveCommit } from "./repo";
+import { type Repo, GitError, branchRef, breakStaleLock, committingArgs, git, isAncestor, resolveCommit } from "./repo";
 
 /**
  * The team's branches and the agents' worktrees. Each step is idempotent and safe to repeat
@@ -252,9 +252,6 @@ async function assertNothingToLose(repo: Repo, w: WorktreeEntry): Promise<void> 
   }
 }
 
-/** An index.lock older than this was left by a killed git, not held by a running one. */
-const STALE_LOCK_MS = 60_000;
-
 /**
  * Commit everything in a worktree (tracked changes, deletions, untracked files the project does
  * not ignore) on its branch, when there is anything. Answers the new commit, or null when there
@@ -288,10 +285,7 @@ function hasConflictMarkers(path: string): boolean {
 
 async function breakStaleIndexLock(worktree: string): Promise<void> {
   const gitDir = (await git(worktree, ["rev-parse", "--absolute-git-dir"])).stdout.trim();
-  const lock = join(gitDir, "index.lock");
-  try {
-    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
-  } catch {}
+  breakStaleLock(join(gitDir, "index.lock"));
 }
 
 /**
