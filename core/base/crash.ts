@@ -10,14 +10,7 @@ export type CrashPoint =
   | "spawn:intent" // session.json says active with no PID; no process yet
   | "spawn:started" // agent running; its PID not recorded yet
   | "complete:marked" // session.json says completed; requester not told, dir not renamed
-  | "complete:notified" // requester told; dir not renamed
-  // core/git (run by whichever process does the step: tests drive them from a small script)
-  | "worktree:branch" // session branch created; its worktree not added
-  | "worktree:trashed" // worktree dir renamed aside; git still lists it
-  | "commit:staged" // `add --all` done in a worktree; not committed
-  | "merge:committed" // merge commit written; integration ref not moved
-  | "merge:verifying" // scratch worktree checked out, verify command running
-  | "merge:updated"; // integration ref moved; caller not told
+  | "complete:notified"; // requester told; dir not renamed
 
 const target = process.env.CLAUDE_WRAPPER_CRASH_AT;
 

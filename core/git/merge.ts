@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { crashPoint } from "../base/crash";
+import { gitCrashPoint } from "./crash";
 import { type Repo, GitError, branchRef, breakStaleLock, changedFiles, committingArgs, git, gitSaid, isAncestor, resolveCommit } from "./repo";
 import { listWorktrees } from "./worktree";
 import { type VerifyResult, runVerify } from "./verify";
@@ -86,7 +86,7 @@ export async function mergeBranch(opts: MergeOptions): Promise<MergeResult> {
       const msg = opts.message ? `${subject}\n\n${opts.message.trim()}\n` : subject;
       const ct = await git(repo.root, committingArgs(repo.root, ["commit-tree", "--no-gpg-sign", "-p", intTip, "-p", brTip, "-m", msg, tree!]));
       candidate = ct.stdout.trim();
-      crashPoint("merge:committed");
+      gitCrashPoint("merge:committed");
     }
 
     if (opts.verify) {
@@ -106,7 +106,7 @@ export async function mergeBranch(opts: MergeOptions): Promise<MergeResult> {
     const how = fastForward ? "fast-forward" : "merge";
     const up = await git(repo.root, ["update-ref", "-m", `claude-wrapper: ${how} ${opts.branch}`, intRef, candidate, intTip], { ok: [128] });
     if (up.code === 0) {
-      crashPoint("merge:updated");
+      gitCrashPoint("merge:updated");
       return { state: "merged", commit: candidate, files: await changedFiles(repo.root, intTip, candidate), fastForward, already: false };
     }
     // The integration tip moved under us (another writer): merge again onto the new tip. Not

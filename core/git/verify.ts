@@ -1,6 +1,6 @@
 import { existsSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { crashPoint } from "../base/crash";
+import { gitCrashPoint } from "./crash";
 import { readJson, readTextCapped, writeFileAtomic, writeJsonAtomic } from "../base/fsx";
 import { isOurProcess, spawnDetached, stopGroup } from "../processes/proc";
 import { type Repo, committingArgs, git, gitEnv } from "./repo";
@@ -59,7 +59,7 @@ export async function runVerify(opts: {
   const cwd = opts.repo.prefix ? join(scratch, opts.repo.prefix) : scratch;
   const child = spawnDetached({ argv: ["sh", "-c", opts.command], cwd, env, stdoutPath: log, stderrPath: log });
   writeJsonAtomic(pidFile, { pid: child.pid, startTime: child.startTime });
-  crashPoint("merge:verifying");
+  gitCrashPoint("merge:verifying");
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UserError } from "../base/errors";
-import { crashPoint } from "../base/crash";
+import { gitCrashPoint } from "./crash";
 import { lstatOrUndefined, readTextCapped, writeFileAtomic } from "../base/fsx";
 import { type Repo, GitError, branchRef, breakStaleLock, committingArgs, git, isAncestor, resolveCommit } from "./repo";
 
@@ -190,7 +190,7 @@ export async function addWorktree(opts: { repo: Repo; workspace: string; session
     const fork = await resolveCommit(repo.root, branchRef(opts.from));
     if (!fork) throw new GitError(`branch ${opts.from} does not exist; cannot fork ${branch} from it`, [], 1, "");
     tip = (await ensureBranch(repo, branch, fork, `fork for session ${sessionId}`)).tip;
-    crashPoint("worktree:branch");
+    gitCrashPoint("worktree:branch");
   }
   await git(repo.root, committingArgs(repo.root, ["worktree", "add", "--quiet", path, branch]));
   return { path, branch, cwd, tip, created: true };
@@ -229,7 +229,7 @@ export async function removeWorktree(repo: Repo, path: string, opts: { force?: b
   if (entry && present && !opts.force) await assertNothingToLose(repo, entry);
   if (present) {
     renameSync(path, join(parent, `${TRASH_PREFIX}${name}-${Date.now()}`));
-    crashPoint("worktree:trashed");
+    gitCrashPoint("worktree:trashed");
   }
   // git forgets a worktree whose dir is gone with `remove --force` (twice: even when locked).
   if (entry) await git(repo.root, ["worktree", "remove", "--force", "--force", path], { ok: [128] });
@@ -268,7 +268,7 @@ export async function commitAll(worktree: string, message: string): Promise<{ co
     throw new GitError(`worktree ${worktree} has unresolved merge conflicts in ${unresolved.join(", ")}; resolve them and commit`, [], 1, "");
   }
   await git(worktree, ["add", "--all"]);
-  crashPoint("commit:staged");
+  gitCrashPoint("commit:staged");
   const staged = await git(worktree, ["diff", "--cached", "--quiet"], { ok: [1] });
   const merging = await resolveCommit(worktree, "MERGE_HEAD");
   if (staged.code === 0 && !merging) return { commit: null, head: await resolveCommit(worktree, "HEAD") };
