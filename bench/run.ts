@@ -8,6 +8,8 @@
  *   latency      request → spawn, completion → archive, p50/p99, against
  *                a 5 s polling loop                                        (bench/latency.ts)
  *   burst        1,000 requests from 5 processes: time until all spawned   (bench/burst.ts)
+ *   worktree     a session's worktree: add, remove, disk, one merge, against
+ *                plain git worktree add/remove                             (bench/worktree.ts)
  *
  * Targets: p99 < 100 ms; idle CPU < 0.5 % of a core; RSS < 120 MB at 1,000 sessions; listings
  * within 1.5x the bare read. The orchestrator benchmarks run the built binary (built first when
@@ -19,6 +21,7 @@ import { burst } from "./burst";
 import { coldstart } from "./coldstart";
 import { idle } from "./idle";
 import { latency } from "./latency";
+import { worktreeBench } from "./worktree";
 import { type Row, ensureBinary, printTable } from "./lib";
 
 const LISTING_TARGET = 1.5;
@@ -73,6 +76,8 @@ step("latency (200 requests, and the 5 s polling baseline alongside, ~30 s)");
 rows.push(...(await latency()));
 step("burst (1,000 requests from 5 processes)");
 rows.push(...(await burst()));
+step("worktree (add, remove, disk, merge; this repository and 10,000 files)");
+rows.push(...(await worktreeBench()));
 
 console.log(`\nclaude-wrapper benchmarks (${process.platform}-${process.arch}, ${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString()}, ${Math.round((Date.now() - t0) / 1000)} s)\n`);
 printTable(rows);

@@ -193,7 +193,7 @@ describe("team start layout", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out).sort()).toEqual(["goal", "sessions", "workspace"]);
+    expect(Object.keys(out).sort()).toEqual(["baseCommit", "branch", "goal", "sessions", "verify", "workspace", "worktrees"]);
     expect(out.workspace).toBe(sb.workspace);
     expect(out.goal).toBe("ship it");
     expect(out.sessions.map((s: any) => s.name)).toEqual(["manager", "architect", "engineer-1"]);

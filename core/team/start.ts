@@ -5,6 +5,7 @@ import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { inTeam, readTeam, teamDone, writeTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
+import { checkIsolation, prepareIsolation } from "./isolation";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor, renderPersona } from "../workspace/personas";
 import { writeRosterFromDisk } from "../workspace/roster";
@@ -194,10 +195,14 @@ export interface StartOptions {
   model?: string;
   /** Start although the workspace holds a paused team (it stays on disk). */
   fresh?: boolean;
+  /** In a git project, a worktree and branch per agent that edits (default), and the merge check. */
+  worktrees?: boolean;
+  verify?: string;
 }
 
 /** `team start`: refuse a second live team, then lay out every member. */
 export async function startTeam(workspace: string, goal: string, engineers: number, interns: number, opts: StartOptions = {}): Promise<CreatedSession[]> {
+  checkIsolation(workspace, { worktrees: opts.worktrees ?? true, verify: opts.verify });
   ensureWorkspace(workspace);
   let release: () => Promise<void>;
   try {
@@ -226,13 +231,16 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
     }
     const now = new Date();
     const perPersona = opts.modelFor && Object.keys(opts.modelFor).length ? opts.modelFor : undefined;
+    const id = String(now.getTime());
+    const git = await prepareIsolation(workspace, id, { worktrees: opts.worktrees ?? true, verify: opts.verify });
     const team = {
-      id: String(now.getTime()),
+      id,
       goal,
       startedAt: now.toISOString(),
       ...(opts.agent ? { agent: opts.agent } : {}),
       ...(opts.model ? { model: opts.model } : {}),
       ...(perPersona ? { modelFor: perPersona } : {}),
+      ...git,
     };
     writeTeam(workspace, team);
     const personas = loadPersonas(workspace);

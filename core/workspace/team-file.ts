@@ -20,6 +20,9 @@ export interface TeamRecord {
   branch?: string;
   worktrees?: boolean;
   verify?: string;
+  /** The commit the integration branch was forked from, and what HEAD was then (a branch name or "detached HEAD <sha>"). */
+  baseCommit?: string;
+  baseRef?: string;
   /** Set when the manager's session completed (the team is done). */
   finishedAt?: string;
 }
