@@ -203,8 +203,8 @@ describe("hidden commands", () => {
 describe("strictness kept", () => {
   test("an enumerated option names its values; a bad one is one line, exit 2", async () => {
     const help = await cli(["orchestrate", "--help"]);
-    expect(help.stdout).toMatch(/--agent=<claude\|sim[|a-z]*>/);
-    expectUsageError(await cli(["orchestrate", "--agent", "gpt"]), "Expected one of: claude, sim");
+    expect(help.stdout).toMatch(/--agent=<claude(\|[a-z]+)*\|sim>/);
+    expectUsageError(await cli(["orchestrate", "--agent", "gpt"]), "Expected one of: claude, codex, gemini, sim");
   });
 
   test("--help after -- is an argument, not a request for help", async () => {

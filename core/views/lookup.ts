@@ -44,14 +44,14 @@ const isLive = (r: SessionRow) => !r.archived && LIVE_STATUSES.includes(r.status
  * name: a usage mistake (exit 2) listing them, never a guess.
  */
 function chosen(rows: SessionRow[], what: string, team: TeamRecord | undefined): SessionRow {
-  const live = rows.filter(isLive);
-  // The current team's live ones first: an earlier team's live namesake gives way to them.
-  const here = live.filter((r) => inTeam(team, r.id));
-  const pool = here.length ? here : live;
-  if (pool.length > 1) {
-    throw new UserError(`${what} matches ${pool.length} live sessions: ${describe(pool.slice(0, 5))}${pool.length > 5 ? ", …" : ""}; give the id`, EXIT.usage);
+  // The current team's sessions first (even archived): an earlier team's namesakes give way.
+  const here = rows.filter((r) => inTeam(team, r.id));
+  const pool = here.length ? here : rows;
+  const live = pool.filter(isLive);
+  if (live.length > 1) {
+    throw new UserError(`${what} matches ${live.length} live sessions: ${describe(live.slice(0, 5))}${live.length > 5 ? ", …" : ""}; give the id`, EXIT.usage);
   }
-  return pool[0] ?? preferred(rows, team);
+  return live[0] ?? preferred(pool, team);
 }
 
 function describe(rows: SessionRow[]): string {
