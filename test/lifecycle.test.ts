@@ -108,6 +108,9 @@ describe("stopped means paused", () => {
     const o = pool.start(sb);
     const failed = await o.waitEvent((e) => e.event === "failed" && e.name === "manager", "manager failed");
     expect(failed.reason).toContain("failed 1 times");
+    // What a person must act on is shown with its reason.
+    const status = await run(sb, ["team", "status"]);
+    expect(status.stdout).toMatch(/✖ manager \(engineering-manager-\d+\) failed: the agent failed 1 times/);
     expect((await run(sb, ["retry", "architect"])).code).toBe(4); // idle: nothing to retry
     await Bun.write(join(sb.root, "ok"), "");
     const r = await run(sb, ["retry", "manager"]);
@@ -153,5 +156,20 @@ describe("the last turn and the end of the team", () => {
     expect(await o.proc.exited).toBe(0);
     expect(rec("architect").status).toBe("idle");
     expect(readJsonFile(join(sb.workspace, ".team.json")).finishedAt).toBeString();
+  });
+
+  test("a budget is shown as it was given, and reached when spend gets there", async () => {
+    setup();
+    sb.behave("manager", "result 0.004");
+    sb.behave("architect", "result 0.004");
+    await team();
+    const o = pool.start(sb, ["--budget-usd", "0.005"]);
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager idle");
+    await o.waitEvent((e) => e.event === "idle" && e.name === "architect", "architect idle");
+    expect((await run(sb, ["tell", "manager", "more"])).code).toBe(0);
+    const reached = await o.waitEvent((e) => e.event === "budget-exhausted", "budget reached");
+    expect(reached.budgetUsd).toBe(0.005);
+    const status = await run(sb, ["team", "status"]);
+    expect(status.stdout).toContain("budget $0.005");
   });
 });

@@ -1,5 +1,5 @@
 import { createLog, log } from "../cli/output";
-import { formatCost, formatDuration, plural } from "../views/format";
+import { formatBudget, formatCost, formatDuration, plural } from "../views/format";
 
 export type EventName =
   | "started"
@@ -70,7 +70,7 @@ export function humanLine(e: OrchestratorEvent): Human {
       // JSON-quoted: a request dir's name is anyone's text (a newline in it must not forge a line).
       return { text: `Request ${JSON.stringify(e.request)} left untouched: ${e.reason}`, failure: true };
     case "budget-exhausted":
-      return { text: `💸 Budget of $${Number(e.budgetUsd).toFixed(2)} reached ($${Number(e.costUsd).toFixed(4)} spent): nothing more is started or resumed` };
+      return { text: `💸 Budget of ${formatBudget(Number(e.budgetUsd))} reached (${formatCost(Number(e.costUsd))} spent): nothing more is started or resumed` };
     case "stopped":
       return { text: e.session ? `🛑 Stopped ${who}` : `🛑 Orchestrator stopped` };
     case "team-done": {

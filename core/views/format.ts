@@ -26,6 +26,11 @@ export function table(header: string[], rows: string[][], opts: { indent?: strin
   return [opts.paint ? opts.paint.dim(head) : head, ...rows.map(line)];
 }
 
+/** A budget as it was given (0.005 stays $0.005, 2 stays $2): never rounded to look reached. */
+export function formatBudget(usd: number): string {
+  return `$${usd}`;
+}
+
 export function formatCost(usd: number): string {
   return `$${usd.toFixed(usd >= 100 ? 2 : 4)}`;
 }

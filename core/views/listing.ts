@@ -35,6 +35,8 @@ export interface SessionRow {
   agent: string | null;
   requestedBy: string | null;
   error: string | null;
+  /** The last step on it failed on I/O and is being retried: why. */
+  fault: string | null;
   archived: boolean;
   /** The model of its latest run as recorded; before its first run, the one it will get. */
   model: string | null;
@@ -95,6 +97,7 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
     agent: rec.agent ?? null,
     requestedBy: rec.requestedBy,
     error: rec.error,
+    fault: rec.fault ?? null,
     archived,
     model: rec.model ?? null,
   };

@@ -5,7 +5,7 @@
 import { reportsTokensOnly } from "../agents/index";
 import type { Paint } from "../cli/output";
 import type { SessionRow } from "./listing";
-import { formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
+import { formatBudget, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
 import type { StatusRow, TeamSnapshot } from "./status";
 
 function statusText(row: SessionRow, p: Paint): string {
@@ -103,7 +103,7 @@ function goalLine(s: TeamSnapshot, p: Paint, width = 100): string[] {
   if (!s.team) return [];
   const first = s.team.goal.trim().split("\n", 1)[0] ?? "";
   const goal = first.length > width ? `${first.slice(0, width - 1)}…` : first;
-  const budget = s.team.budgetUsd !== null ? ` · budget ${formatCost(s.team.budgetUsd)} (${formatCost(s.totals.costUsd)} spent)` : "";
+  const budget = s.team.budgetUsd !== null ? ` · budget ${formatBudget(s.team.budgetUsd)} (${formatCost(s.totals.costUsd)} spent)` : "";
   return [`${p.dim("goal")} ${goal}${budget}`];
 }
 
@@ -112,6 +112,19 @@ function doneLine(s: TeamSnapshot, p: Paint): string[] {
   if (!s.team?.done) return [];
   const took = s.team.elapsedMs !== null ? ` in ${formatDuration(s.team.elapsedMs)}` : "";
   return [`${p.green("✔ done")}${took}, ${formatCost(s.totals.costUsd)} in total; \`team start\` begins a new team`];
+}
+
+/** What a person must act on: each failed session's reason, each session whose last step keeps failing. */
+function problemLines(rows: StatusRow[], p: Paint): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.archived) continue;
+    const who = r.name === r.id ? r.id : `${r.name} (${r.id})`;
+    if (r.status === "failed" && r.error) out.push(p.red(`✖ ${who} failed: ${r.error}`));
+    if (r.fault) out.push(p.yellow(`⚠ ${who}: ${r.fault} (retrying)`));
+    if (r.tasksProblem && !r.archived) out.push(p.yellow(`⚠ ${who}: ${r.tasksProblem}`));
+  }
+  return out.length ? ["", ...out] : [];
 }
 
 /** `team status`: the whole team at a glance. */
@@ -126,6 +139,7 @@ export function renderStatus(s: TeamSnapshot, p: Paint): string[] {
     totalsLine(s),
     ...(done.length ? ["", ...done] : []),
     ...(live.length ? ["", ...sessionTable(live, p, false)] : []),
+    ...problemLines(live, p),
     ...archivedLine(s),
   ];
 }
@@ -142,7 +156,7 @@ export function renderDashboard(s: TeamSnapshot, p: Paint, size?: { rows: number
     "",
     ...(done.length && live.length ? [...done, ""] : []),
   ];
-  let body = live.length ? sessionTable(live, p, true) : done.length ? done : ["no sessions yet: `claude-wrapper team start \"<goal>\"`"];
+  let body = live.length ? [...sessionTable(live, p, true), ...problemLines(live, p)] : done.length ? done : ["no sessions yet: `claude-wrapper team start \"<goal>\"`"];
   const foot = [...archivedLine(s), ...(size ? ["", p.dim("q or Ctrl-C to quit")] : [])];
   if (size) {
     const room = Math.max(2, size.rows - head.length - foot.length);
