@@ -56,7 +56,7 @@ describe("a team mixing Claude Code and Codex", () => {
     expect(fakeCalls(dirOf("manager"), "codex")).toEqual([]);
     await waitFor("tokens recorded", () => record("intern-1").outputTokens === 300);
     expect(record("intern-1")).toMatchObject({ agent: "codex", model: "gpt-5-codex", costUsd: 0, inputTokens: 1200, outputTokens: 300 });
-    expect(record("manager")).toMatchObject({ agent: "claude", model: null });
+    expect(record("manager")).toMatchObject({ agent: "claude", model: "opus" });
 
     // Woken by `tell`: the same thread, resumed by the id codex printed, with only the news.
     const thread = JSON.parse(readFileSync(join(intern, "agent.jsonl"), "utf8").split("\n")[0]!).thread_id;
@@ -109,8 +109,19 @@ describe("a team mixing Claude Code and Codex", () => {
 });
 
 describe("gemini", () => {
-  test("no credentials (exit 41, told on stderr only): failed at once with the fix", async () => {
+  test("no credentials: orchestrate refuses before any agent starts, naming the fix", async () => {
     sb = agentSandbox();
+    expect((await run(sb, ["team", "start", "x", "--agent", "gemini"])).code).toBe(0);
+    const r = await run(sb, ["orchestrate"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("GEMINI_API_KEY");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(fakeCalls(dirOf("manager"), "gemini")).toEqual([]);
+  });
+
+  test("a key the API rejects at run time: failed at once with the fix, no restart", async () => {
+    sb = agentSandbox({ GEMINI_API_KEY: "rejected-key" });
+    sb.behave("default.gemini", `api_error "[API Error: {\\"error\\":{\\"code\\":400,\\"message\\":\\"API key not valid. Please pass a valid API key.\\",\\"status\\":\\"INVALID_ARGUMENT\\"}}]" 144`);
     expect((await run(sb, ["team", "start", "x", "--agent", "gemini"])).code).toBe(0);
     const o = start();
     const failed = await o.waitEvent((e) => e.event === "failed" && e.name === "manager", "manager failed");

@@ -40,6 +40,8 @@ function turn(sb: Sandbox, persona: string, fields: Partial<AgentTurn> = {}): Ag
     first: true,
     prompt: "Read instructions.md and do your tasks.",
     personaInstructionsPath: join(sessionDir, "persona-instructions.md"),
+    // The model a run gets is chosen once (core/agents/choose.ts); with no team, the persona's.
+    model: p.model,
     skipPermissions: false,
     ...fields,
   };

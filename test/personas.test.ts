@@ -195,7 +195,7 @@ describe("frontmatter is YAML, validated per file", () => {
     personaFiles(sb, { "reviewer.md": "---\nagent: gpt-9\n---\nREVIEW {{sessionId}}\n" });
     let check = await doctorPersonas(sb);
     expect(check.status).toBe("fail");
-    expect(check.detail).toContain(`${join(sb.workspace, "personas", "reviewer.md")}: unknown agent "gpt-9" (known agents: claude, sim)`);
+    expect(check.detail).toContain(`${join(sb.workspace, "personas", "reviewer.md")}: unknown agent "gpt-9" (known agents: claude, codex, gemini, sim)`);
     expect(check.detail).toContain('(no "reviewer" persona until it is fixed)');
     expect(check.detail).not.toContain("built-in");
 
