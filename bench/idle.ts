@@ -5,7 +5,7 @@
  * stime from /proc/<pid>/stat, sampled over a window after both have settled; RSS is VmRSS.
  * Both run at the same time, so the machine's load is the same for both.
  *
- *   bun bench/idle.ts [sizes=50,1000] [windowSeconds=20]
+ *   bun bench/idle.ts [sizes=50,1000] [windowSeconds=60]  (the window holds two safety-net resyncs)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -113,7 +113,7 @@ async function one(n: number, windowMs: number): Promise<Row[]> {
   }
 }
 
-export async function idle(sizes = [50, 1000], windowMs = 20_000): Promise<Row[]> {
+export async function idle(sizes = [50, 1000], windowMs = 60_000): Promise<Row[]> {
   ensureBinary();
   const rows: Row[] = [];
   // One size at a time: two orchestrators at once would share the cores they are measured on.
@@ -121,4 +121,4 @@ export async function idle(sizes = [50, 1000], windowMs = 20_000): Promise<Row[]
   return rows;
 }
 
-if (import.meta.main) printTable(await idle((process.argv[2] ?? "50,1000").split(",").map(Number), Number(process.argv[3] ?? 20) * 1000));
+if (import.meta.main) printTable(await idle((process.argv[2] ?? "50,1000").split(",").map(Number), Number(process.argv[3] ?? 60) * 1000));

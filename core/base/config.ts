@@ -29,6 +29,8 @@ export function timings() {
     adoptedCheckMs: envMs("CLAUDE_WRAPPER_ADOPTED_CHECK_MS", 1000),
     /** First retry of an action that failed on I/O (disk full, a dir removed); doubles, to 1 min. */
     faultBackoffMs: envMs("CLAUDE_WRAPPER_FAULT_BACKOFF_MS", 1000),
+    /** After this long without a pass, the orchestrator hands its idle code pages back (RSS at rest). */
+    idlePageOutMs: envMs("CLAUDE_WRAPPER_IDLE_PAGEOUT_MS", 10_000),
     /** How long a starting orchestrator waits for the workspace lock a short-lived command holds. */
     lockWaitMs: envMs("CLAUDE_WRAPPER_LOCK_WAIT_MS", 3000),
   };

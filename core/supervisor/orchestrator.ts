@@ -10,6 +10,7 @@ import { requireAgentLogins } from "../agents/login";
 import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
+import { pageOutExecutable } from "../processes/libc";
 import { isOurProcess, stopGroup } from "../processes/proc";
 import { type WorkspaceLock, liveOrchestrator, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
 import { ROSTER_FILE, projectRoot } from "../workspace/paths";
@@ -55,6 +56,7 @@ export class Orchestrator {
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private stopping = false;
   private finish!: (code: number) => void;
   /** Resolves with the exit code when the loop ends by itself (workspace lost, team done). */
@@ -195,6 +197,7 @@ export class Orchestrator {
   async pass(): Promise<void> {
     if (this.stopping) return;
     this.passRunning = true;
+    let acted = this.idleTimer === undefined;
     try {
       do {
         this.passAgain = false;
@@ -220,6 +223,7 @@ export class Orchestrator {
         );
         for (const action of reconcile(world)) {
           if (this.stopping) return;
+          if (action.type !== "wake-at") acted = true;
           await this.actuator.apply(action, world);
         }
       } while (this.passAgain && !this.stopping);
@@ -231,6 +235,13 @@ export class Orchestrator {
       this.wakeMeAt(Date.now() + this.t.faultBackoffMs);
     } finally {
       this.passRunning = false;
+      // At rest, the runtime's code pages (tens of MB touched at start) go back to the system;
+      // the next event reads back what it needs. Once after each spell of work: a pass that only
+      // looked (a resync) does not start it again.
+      if (acted && !this.stopping) {
+        if (this.idleTimer) clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => pageOutExecutable(), this.t.idlePageOutMs);
+      }
     }
   }
 
@@ -238,6 +249,7 @@ export class Orchestrator {
     if (this.passTimer) clearTimeout(this.passTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.procs.close();
   }
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { UserError } from "../base/errors";
 import { lstatOrUndefined, readJson, writeJsonAtomic } from "../base/fsx";
-import { tryLockExclusive } from "../processes/flock";
+import { tryLockExclusive } from "../processes/libc";
 import { isOurProcess, processStartTime } from "../processes/proc";
 
 export interface OrchestratorPid {
