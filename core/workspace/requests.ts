@@ -24,13 +24,15 @@ import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from
  * is as coarse as the kernel's tick (4-10 ms, so "30 ms old" could be 20) and can be anything
  * (`cp -p`, `touch -d`, a clock ahead), while two looks on our own clock bound the quiet time
  * from below. The window is the longest pause between two writes of one request still taken as
- * one: a shell's `mkdir -p d; echo a > d/f; echo b >> d/f` pauses a few ms between its writes;
- * 50 ms is ten times that, and it is most of the reaction time (request → agent started ≈ the
- * window + 20 ms). A writer pausing longer writes aside and renames; one that does not is
- * claimed with what it wrote so far, and its late write is rejected (the name is taken).
+ * one: a shell's `mkdir -p d; echo a > d/f; echo b >> d/f` pauses a millisecond or two between
+ * its writes, one `cat` of a long text writes its chunks microseconds apart; 20 ms covers both
+ * with room, and it is most of the reaction time (request → agent started ≈ the window + ~10 ms).
+ * A writer pausing longer writes aside and renames (`CLAUDE_WRAPPER_SETTLE_MS` widens the window);
+ * one that does not is claimed with what it wrote so far, and its late write is rejected (the
+ * name is taken) and left where it is, with the `tell` that delivers it.
  */
 export function settleMs(): number {
-  return envMs("CLAUDE_WRAPPER_SETTLE_MS", 50);
+  return envMs("CLAUDE_WRAPPER_SETTLE_MS", 20);
 }
 /** An empty instructions.md is given this long to gain content before it is rejected. */
 export const EMPTY_GRACE_MS = 3000;
