@@ -19,6 +19,8 @@ export function timings() {
     completionGraceMs: envMs("CLAUDE_WRAPPER_COMPLETION_GRACE_MS", 20_000),
     /** tasks.md must be unchanged this long before "all completed" is believed (two quick writes). */
     tasksSettleMs: envMs("CLAUDE_WRAPPER_TASKS_SETTLE_MS", 150),
+    /** A request's instructions.md counts as written once unchanged this long (two looks apart). */
+    settleMs: envMs("CLAUDE_WRAPPER_SETTLE_MS", 20),
     /** First restart delay after a failed run; doubles per failure in a row. */
     backoffBaseMs: envMs("CLAUDE_WRAPPER_BACKOFF_MS", 1000),
     backoffMaxMs: envMs("CLAUDE_WRAPPER_BACKOFF_MAX_MS", 60_000),

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 
 /**
  * Fields 3 onward of /proc/<pid>/stat (state, ppid, pgid, …), split after the command name (field
@@ -217,3 +217,57 @@ export async function terminate(send: (signal: NodeJS.Signals) => boolean, gone:
   await waitUntil(gone, 2000);
   return true;
 }
+
+/**
+ * A cheap first answer to "could this PID be running?": on Linux one readdir of /proc (on first
+ * use) instead of a lookup per recorded PID, which adds up over thousands of sessions. The real
+ * check (PID + start time) still follows for the PIDs that pass.
+ */
+export function pidTable(): (pid: number) => boolean {
+  if (process.platform !== "linux") return () => true;
+  let pids: Set<string> | undefined;
+  return (pid) => {
+    if (!pids) {
+      try {
+        pids = new Set(readdirSync("/proc"));
+      } catch {
+        return true;
+      }
+    }
+    return pids.has(String(pid));
+  };
+}
+
+/** inotify instances and watches this user's processes hold now. */
+export function inotifyUsage(): { instances: number; watches: number } {
+  let instances = 0;
+  let watches = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {}
+  const uid = process.getuid?.();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      // The limits are per user: count only this user's processes.
+      if (uid !== undefined && statSync(`/proc/${pid}`).uid !== uid) continue;
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== "anon_inode:inotify") continue;
+      } catch {
+        continue;
+      }
+      instances++;
+      try {
+        watches += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").match(/^inotify wd:/gm) ?? []).length;
+      } catch {}
+    }
+  }
+  return { instances, watches };
+}
+

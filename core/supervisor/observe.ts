@@ -14,7 +14,7 @@ import { listEntries } from "../workspace/paths";
 import { type Persona, type PersonaProblem, loadPersonaSet } from "../workspace/personas";
 import { CLAIMED_REQUEST, inspectRequest, liveNames } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker } from "../workspace/session";
-import { readTeam } from "../workspace/team-file";
+import { MANAGER_PERSONA as MANAGER, readTeam } from "../workspace/team-file";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
 import type { ProcessTable } from "./procs";
 import type { ProcState, RequestObs, SessionObs, World } from "./reconcile";
@@ -22,7 +22,6 @@ import type { ProcState, RequestObs, SessionObs, World } from "./reconcile";
 /** A person asks for a stopped or failed session to run again by creating this file in its dir. */
 export const RESUME_MARKER = "resume.request";
 
-const MANAGER = "engineering-manager";
 
 interface Cached {
   rec: SessionRecord;

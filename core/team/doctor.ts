@@ -5,7 +5,7 @@
  * it says "unknown" rather than guessing.
  */
 import { plural } from "../views/format";
-import { readFileSync, readdirSync, readlinkSync, statSync, unlinkSync } from "node:fs";
+import { readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../base/errors";
@@ -13,9 +13,10 @@ import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
 import { checkAgents } from "./doctor-agents";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { type PersonaProblem, builtInPersonaNames, loadPersonaSet, loadPersonas, personasDir } from "../workspace/personas";
-import { isOurProcess } from "../processes/proc";
+import { inotifyUsage, isOurProcess } from "../processes/proc";
 import { inspectRequest, quoted } from "../workspace/requests";
-import { LIVE_STATUSES, isStandIn, readSession } from "../workspace/session";
+import { isLiveStatus, isStandIn, readSession } from "../workspace/session";
+import { readAllSessions } from "../workspace/store";
 import { listEntries, projectRoot } from "../workspace/paths";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "unknown";
@@ -52,39 +53,6 @@ function readNumber(path: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** inotify instances and watches this user's processes hold now. */
-export function inotifyUsage(): { instances: number; watches: number } {
-  let instances = 0;
-  let watches = 0;
-  let pids: string[] = [];
-  try {
-    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
-  } catch {}
-  const uid = process.getuid?.();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      // The limits are per user: count only this user's processes.
-      if (uid !== undefined && statSync(`/proc/${pid}`).uid !== uid) continue;
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== "anon_inode:inotify") continue;
-      } catch {
-        continue;
-      }
-      instances++;
-      try {
-        watches += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").match(/^inotify wd:/gm) ?? []).length;
-      } catch {}
-    }
-  }
-  return { instances, watches };
 }
 
 function countDirs(root: string, cap = 100_000): number {
@@ -250,13 +218,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
   checks.push(...(await checkAgents({ workspace, exists, env, home, projectRoot: projectRoot(workspace), timeoutMs: opts.versionTimeoutMs })));
 
-  const live = exists
-    ? listEntries(workspace).filter((e) => {
-        if (e.kind !== "session") return false;
-        const rec = readSession(join(workspace, e.dir), e.id, e.persona);
-        return rec !== undefined && LIVE_STATUSES.includes(rec.status);
-      }).length
-    : 0;
+  const live = exists ? readAllSessions(workspace).filter((s) => isLiveStatus(s.rec.status)).length : 0;
   const plannedAgents = opts.plannedAgents ?? Math.max(4, live);
   checks.push(checkInotify(workspace, plannedAgents));
 

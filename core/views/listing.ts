@@ -1,7 +1,6 @@
-import { readdirSync } from "node:fs";
 import { liveOrchestrator } from "../workspace/owner";
 import { loadPersonas, modelFor } from "../workspace/personas";
-import { isOurProcess } from "../processes/proc";
+import { isOurProcess, pidTable } from "../processes/proc";
 import { readTextOrWhy } from "../base/read-text";
 import { MAX_SESSION_BYTES, type SessionRecord, type SessionStatus, sessionFromText, unreadableSession } from "../workspace/session";
 import { type Entry, listEntries } from "../workspace/paths";
@@ -150,7 +149,7 @@ export function rowsFor(workspace: string, entries: Entry[]): SessionRow[] {
     recs.push(typeof text === "string" ? sessionFromText(text, e.id, e.persona) : unreadableSession(e.id, e.persona, text));
   }
   // Looked at after every record is read: any process a record names started before this.
-  const maybeAlive = processTable();
+  const maybeAlive = pidTable();
   const ranks = personaRanks(kept);
   const keyed = new Array<{ row: SessionRow; key: number }>(kept.length);
   for (let i = 0; i < kept.length; i++) {
@@ -202,25 +201,6 @@ export function listJson(r: SessionRow) {
   };
 }
 
-/**
- * A cheap first answer to "could this PID be running?": on Linux one readdir of /proc (on first
- * use) instead of a lookup per recorded PID, which adds up over thousands of sessions. The real
- * check (PID + start time) still follows for the PIDs that pass.
- */
-function processTable(): (pid: number) => boolean {
-  if (process.platform !== "linux") return () => true;
-  let pids: Set<string> | undefined;
-  return (pid) => {
-    if (!pids) {
-      try {
-        pids = new Set(readdirSync("/proc"));
-      } catch {
-        return true;
-      }
-    }
-    return pids.has(String(pid));
-  };
-}
 
 /**
  * The sessions a listing shows, as rows read fresh from disk, grouped by persona: the current

@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { envMs } from "../base/config";
+import { timings } from "../base/config";
 import { crashPoint } from "../base/crash";
 import { fileIdentity, lstatOrUndefined, writeFileAtomic } from "../base/fsx";
 import { MAX_TEXT_BYTES, describeReadError, readText, readTextOrWhy, sizeText } from "../base/read-text";
@@ -32,7 +32,7 @@ import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from
  * name is taken) and left where it is, with the `tell` that delivers it.
  */
 export function settleMs(): number {
-  return envMs("CLAUDE_WRAPPER_SETTLE_MS", 20);
+  return timings().settleMs;
 }
 /** An empty instructions.md is given this long to gain content before it is rejected. */
 export const EMPTY_GRACE_MS = 3000;

@@ -11,6 +11,7 @@ import { type Persona, modelFor } from "./personas";
 import { type SessionRecord, type SessionStatus, readSession } from "./session";
 import { type TeamRecord, readTeam } from "./team-file";
 import { ROSTER_FILE, archiveDirName, listEntries } from "./paths";
+import { readAllSessions } from "./store";
 
 export { ROSTER_FILE };
 
@@ -269,11 +270,5 @@ export function writeRoster(workspace: string, live: SessionRecord[], personas: 
 
 /** The roster from what is on disk (`team start`, before any orchestrator pass). */
 export function writeRosterFromDisk(workspace: string, personas: Map<string, Pick<Persona, "name" | "label" | "model">>): boolean {
-  const live: SessionRecord[] = [];
-  for (const e of listEntries(workspace)) {
-    if (e.kind !== "session") continue;
-    const rec = readSession(join(workspace, e.dir), e.id, e.persona);
-    if (rec) live.push(rec);
-  }
-  return writeRoster(workspace, live, personas);
+  return writeRoster(workspace, readAllSessions(workspace).map((s) => s.rec), personas);
 }

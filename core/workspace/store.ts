@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { lstatOrUndefined } from "../base/fsx";
 import { type SessionRecord, readSession } from "./session";
 import { listEntries } from "./paths";
+import { MANAGER_PERSONA } from "./team-file";
 
 export interface SessionView {
   rec: SessionRecord;
@@ -25,7 +26,7 @@ export function readAllSessions(workspace: string, includeArchived = false): Ses
   return out.sort((a, b) => a.rec.id.localeCompare(b.rec.id));
 }
 
-export const MANAGER_PERSONA = "engineering-manager";
+export { MANAGER_PERSONA } from "./team-file";
 
 /**
  * The team's engineering manager: the newest engineering-manager session that is not archived
