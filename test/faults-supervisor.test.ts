@@ -244,4 +244,40 @@ describe("hand edits and leftovers", () => {
     await next.waitEvent((e) => e.event === "started", "started");
     await waitFor("swept", () => !existsSync(empty) && !readdirSync(byName("manager")).some((n) => n.endsWith(".tmp")));
   });
+
+  test("an orchestrator suspended (SIGSTOP) while an agent ends: team status does not call that agent stopped; resumed, it judges the exit", async () => {
+    setup();
+    sb.behave("manager", `while [ ! -f "$dir/go" ]; do sleep 0.05; done; result 0.01`);
+    sb.behave("architect", "result 0.01");
+    await team();
+    const o = start();
+    const a = await o.waitEvent((e) => e.event === "spawned" && e.name === "manager", "manager running");
+    o.proc.kill("SIGSTOP");
+    try {
+      writeFileSync(join(byName("manager"), "go"), "");
+      await waitFor("the agent ended", () => !alive(a.pid));
+      const status = JSON.parse((await run(sb, ["team", "status", "--json"])).stdout);
+      const row = status.sessions.find((r: { name: string }) => r.name === "manager");
+      expect(row.status).toBe("active");
+      expect(row.pid).toBeNull();
+    } finally {
+      o.proc.kill("SIGCONT");
+    }
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "judged once it runs again");
+  });
+
+  test("dirs coming and going while the watcher starts: it still starts (no fall back to polling)", async () => {
+    setup();
+    sb.behave("default", "result 0.01");
+    await team();
+    // Dirs vanishing while orchestrate subscribes (archives made, requests claimed, a tree removed):
+    // the watch of a dir that is gone fails the whole subscription.
+    for (let i = 0; i < 3000; i++) mkdirSync(join(sb.workspace, "x", `a${i}`, "b"), { recursive: true });
+    const churn = Bun.spawn(["rm", "-rf", join(sb.workspace, "x")]);
+    const o = start();
+    await o.waitEvent((e) => e.event === "started", "started");
+    await churn.exited;
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager served");
+    expect(o.stderr()).not.toContain("periodic resync");
+  });
 });

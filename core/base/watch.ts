@@ -54,7 +54,7 @@ export async function watchTree(
         break;
       } catch (err) {
         const msg = errorMessage(err);
-        if (attempt >= 4 || /No space left|ENOSPC|too many/i.test(msg) || !lstatOrUndefined(dir)) throw err;
+        if (attempt >= 6 || /No space left|ENOSPC|too many/i.test(msg) || !lstatOrUndefined(dir)) throw err;
         await Bun.sleep(20 * 2 ** attempt);
       }
     }

@@ -1,5 +1,5 @@
 import { stripAnsi, visibleLength } from "./format";
-import { loadWatcher } from "../base/watcher-native";
+import { type WatchHandle, watchTree } from "../base/watch";
 
 /**
  * A full-screen view of a workspace on a terminal, redrawn when the workspace changes (file
@@ -60,18 +60,17 @@ export async function runLiveView(workspace: string, draw: (size: { rows: number
     });
   }
 
-  let sub: { unsubscribe(): Promise<void> } | undefined;
+  let sub: WatchHandle | undefined;
   try {
-    // Subscribed before the first frame, so nothing that changes in between goes unseen.
-    sub = await loadWatcher().subscribe(workspace, (err) => {
-      if (!err) schedule();
-    });
+    // Subscribed before the first frame, so nothing that changes in between goes unseen. The same
+    // subscription as the orchestrator's (it survives dirs vanishing while it starts).
+    sub = await watchTree(workspace, () => schedule(), () => {});
     render();
     await done;
   } finally {
     restore();
     for (const s of signals) process.off(s, quit);
     process.off("SIGWINCH", schedule);
-    await sub?.unsubscribe().catch(() => {});
+    await sub?.close().catch(() => {});
   }
 }
