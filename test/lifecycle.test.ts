@@ -128,6 +128,26 @@ describe("stopped means paused", () => {
   });
 });
 
+describe("login checked before spending", () => {
+  test("claude not logged in (`claude auth status`): orchestrate refuses in one line with the fix, no agent started; doctor exits 1", async () => {
+    setup({ FAKE_CLAUDE_LOGGED_OUT: "1" });
+    await team();
+    const r = await run(sb, ["orchestrate"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/claude.*not logged in/i);
+    expect(r.stderr).toContain("/login");
+    for (const name of ["manager", "architect"]) expect(fakeCalls(byName(name))).toEqual([]);
+    const doctor = await run(sb, ["doctor"]);
+    expect(doctor.code).toBe(1);
+    // Logged in: it starts.
+    delete sb.env.FAKE_CLAUDE_LOGGED_OUT;
+    sb.behave("default", "result 0.01");
+    const o = pool.start(sb);
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager ran");
+  });
+});
+
 describe("the last turn and the end of the team", () => {
   test("an agent that completes its tasks and then reports its cost has that cost in the archive", async () => {
     setup({ CLAUDE_WRAPPER_COMPLETION_GRACE_MS: "10000" });
