@@ -7,7 +7,7 @@ import { lstatOrUndefined } from "../base/fsx";
 import { readRange } from "../base/read-text";
 import type { AgentFailure, LogDialect, RunResultView } from "./dialect";
 
-export const RESTART_HINT = "then restart `claude-wrapper orchestrate`";
+export const RESTART_HINT = "then `claude-wrapper team resume --failed` (or `claude-wrapper retry <name>` for one)";
 
 const AUTH_ERRORS: Record<string, AgentFailure> = {
   authentication_failed: {
