@@ -77,7 +77,7 @@ export function humanLine(e: OrchestratorEvent): Human {
       const cost = typeof e.costUsd === "number" ? `, ${formatCost(e.costUsd)}` : "";
       const took = typeof e.elapsedMs === "number" ? ` in ${formatDuration(e.elapsedMs)}` : "";
       const summary = e.summary ? `; summary: ${e.summary}` : "";
-      return { text: `🏆 Team done${took}${cost}: ${e.manager ?? "the manager"} completed its tasks${summary}` };
+      return { text: `🏆 Team done${took}${cost}: ${e.manager ?? e.session ?? "the manager"} completed its tasks${summary}` };
     }
     case "merged": {
       const files = Array.isArray(e.files) ? ` (${plural(e.files.length, "file")})` : "";
