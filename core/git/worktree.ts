@@ -328,3 +328,9 @@ export async function deleteBranchIfMerged(repo: Repo, branch: string, integrati
   const r = await git(repo.root, ["update-ref", "-m", `claude-wrapper: ${branch} merged into ${integration}`, "-d", ref, tip], { ok: [128] });
   return r.code === 0 ? "deleted" : "unmerged";
 }
+
+/** Every branch we made (`claude-wrapper/…`): team branches and session branches, by name. */
+export async function listOurBranches(repo: Repo): Promise<string[]> {
+  const r = await git(repo.root, ["for-each-ref", "--format=%(refname)", `refs/heads/${BRANCH_PREFIX}`]);
+  return r.stdout.split("\n").filter(Boolean).map((ref) => ref.slice("refs/heads/".length)).sort();
+}
