@@ -205,6 +205,7 @@ export class Orchestrator {
             faults: this.actuator.faults,
             completing: this.actuator.completing,
             teamDoneAnnounced: this.actuator.teamDoneAnnounced,
+            merging: this.actuator.merging,
             workspaceLost: () => this.lock?.lost(),
           },
           {
