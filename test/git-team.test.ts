@@ -110,7 +110,7 @@ complete_all_tasks; touch ${mark("e1-done")}; result 0.02`,
     expect(checkoutState(s.root)).toEqual(before);
 
     // Branch and merge state in the views.
-    const rows = JSON.parse((await run(s, ["attach", "--list", "--all", "--json"])).stdout);
+    const rows: any[] = JSON.parse((await run(s, ["attach", "--list", "--all", "--json"])).stdout);
     expect(rows.find((r) => r.name === "engineer-2")).toMatchObject({ branch: `claude-wrapper/${idOf(s, "engineer-2")}`, merge: `merged ${m2.commit.slice(0, 12)}`, worktree: null });
     const status = JSON.parse((await run(s, ["team", "status", "--json"])).stdout);
     expect(status.sessions.find((r: any) => r.name === "engineer-1").merge).toBe(`merged ${m1.commit.slice(0, 12)}`);
@@ -226,7 +226,7 @@ describe("a project that is not a git repository", () => {
     expect(existsSync(join(s.workspace, ".worktrees"))).toBe(false);
     expect(o.events.filter((e) => ["merged", "merge-conflict", "verify-failed"].includes(e.event))).toEqual([]);
     expect(o.stderr().match(/running at once in the shared project root/g)).toHaveLength(1);
-    const rows = JSON.parse((await run(s, ["attach", "--list", "--all", "--json"])).stdout);
+    const rows: any[] = JSON.parse((await run(s, ["attach", "--list", "--all", "--json"])).stdout);
     expect(rows.every((r) => r.branch === null && r.merge === null)).toBe(true);
     expect((await run(s, ["team", "clean"])).stdout).toContain("not a git repository");
     expect(statSync(s.workspace).isDirectory()).toBe(true);
