@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Sandbox, fakeCalls, orchestratorPool, readJsonFile, run, sandbox, sessionByName, waitFor } from "./helpers";
+import { type Sandbox, fakeCalls, orchestratorPool, run, sandbox, sessionByName, waitFor } from "./helpers";
 import { checkoutState, git, gitSandbox, inotifyWatches, managerWaitsFor, ourBranches, recordOf, startGitTeam, worktreeNames } from "./helpers-git-team";
 
 setDefaultTimeout(60_000);
