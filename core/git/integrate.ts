@@ -35,6 +35,8 @@ export interface SessionGit {
   reason?: string;
   /** Merges that sent the session back to its author so far. */
   attempt: number;
+  /** Send-backs allowed before the session is given up on (failed); a person's retry raises it. */
+  limit?: number;
   /** The attempt whose task and instructions have been written into the session. */
   reopened?: number;
   mergedAt?: string;
@@ -55,6 +57,7 @@ export function validSessionGit(raw: unknown): SessionGit | undefined {
   if (!str(g.branch) || !str(g.worktree) || !str(g.cwd) || !MERGE_STATES.has(g.merge)) return undefined;
   if (typeof g.attempt !== "number" || !Number.isInteger(g.attempt) || g.attempt < 0) return undefined;
   if (g.integration !== undefined && !str(g.integration)) return undefined;
+  if (g.limit !== undefined && (typeof g.limit !== "number" || !Number.isInteger(g.limit))) return undefined;
   return g as SessionGit;
 }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Timings } from "../base/config";
 import { crashPoint } from "../base/crash";
 import { errorMessage } from "../base/errors";
+import { validSessionGit } from "../git/integrate";
 import { stopGroup } from "../processes/proc";
 import { ROSTER_FILE, archiveDirName } from "../workspace/paths";
 import { writeRoster } from "../workspace/roster";
@@ -21,6 +22,7 @@ import { notifyRequester } from "./notify";
 import { type Observer, RESUME_MARKER } from "./observe";
 import type { ProcessTable } from "./procs";
 import type { Action, World } from "./reconcile";
+import { MAX_MERGE_ATTEMPTS } from "./reconcile-git";
 
 export interface ActuatorOptions {
   workspace: string;
@@ -358,7 +360,10 @@ export class Actuator {
   /** A person asked for a stopped or failed session to run again: from where it was. */
   private resume(id: string): void {
     const rec = this.current(id);
-    this.update(id, { status: "pending", restarts: 0, retryAt: null, error: null, notified: false, endedAt: null });
+    // Given up on after too many merge attempts: a person's retry allows as many again.
+    const g = validSessionGit(rec.git);
+    const git = g && g.attempt > (g.limit ?? MAX_MERGE_ATTEMPTS) ? { git: { ...g, limit: g.attempt + MAX_MERGE_ATTEMPTS } } : {};
+    this.update(id, { status: "pending", restarts: 0, retryAt: null, error: null, notified: false, endedAt: null, ...git });
     // After the record: a crash in between resumes it once more, which is what was asked.
     rmSync(join(this.dir(id), RESUME_MARKER), { force: true });
     this.o.emit("resumed", { ...this.who(rec), reason: `resumed by a person (was ${rec.status})` });

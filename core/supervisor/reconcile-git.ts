@@ -43,11 +43,12 @@ export function decideGit(s: SessionObs & { git: SessionGit }, w: World, fields:
   // Sent back and not yet told: tell it (a task and an instructions block), unless it has been
   // sent back too often to hope; then it fails, and whoever asked for it is told.
   if ((g.merge === "conflict" || g.merge === "verify-failed") && g.reopened !== g.attempt) {
-    const max = w.maxMergeAttempts ?? MAX_MERGE_ATTEMPTS;
+    // A person's retry after a give-up allows as many attempts again (see Actuator.resume).
+    const max = g.limit ?? w.maxMergeAttempts ?? MAX_MERGE_ATTEMPTS;
     if (g.attempt <= max) return { actions: [{ type: "reopen", session: s.id }] };
     if (rec.status === "failed") return undefined;
     const why = g.merge === "conflict" ? `still conflicts with ${g.integration ?? "the team branch"} in ${(g.files ?? []).join(", ") || "some files"}` : "still fails the verify command";
-    const reason = `its branch ${g.branch} ${why} after ${max} attempts; merge it by hand (its worktree: ${g.worktree})`;
+    const reason = `its branch ${g.branch} ${why} after ${g.attempt - 1} attempts to fix it; merge it by hand in its worktree ${g.worktree}, or \`claude-wrapper retry ${rec.name}\` to let its agent try again`;
     return { actions: [{ type: "give-up", session: s.id, reason }] };
   }
 

@@ -288,7 +288,8 @@ export function reconcile(w: World): Action[] {
 
     // All tasks completed (on a settled tasks.md): the agent may end its turn (its result line
     // carries the turn's cost), then it is stopped, and the session completes with its whole spend.
-    if (s.tasks.complete && rec.status !== "stopped") {
+    // (Never for a session with a branch: its work is archived only once merged.)
+    if (s.tasks.complete && rec.status !== "stopped" && !s.git) {
       const settledAt = s.tasksChangedAt + w.tasksSettleMs;
       if (settledAt > w.now) {
         wakeAts.push(settledAt);
