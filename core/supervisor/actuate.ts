@@ -73,6 +73,10 @@ export class Actuator {
       sayOnce: (key, message, say) => this.sayOnce(key, message, say),
       current: (id) => this.current(id),
       update: (id, fields) => this.update(id, fields),
+      changed: (id) => {
+        this.observer.dirty.add(id);
+        this.o.again();
+      },
     });
     this.runs = new AgentRuns({
       workspace: this.ws,

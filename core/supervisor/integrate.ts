@@ -39,6 +39,8 @@ export interface IntegrationHost {
   sayOnce(key: string, message: string, say: () => void): void;
   current(id: string): SessionRecord;
   update(id: string, fields: Partial<SessionRecord>): SessionRecord;
+  /** Files of the session changed under the observer's cache: read them again, pass again. */
+  changed(id: string): void;
 }
 
 export class Integrator {
@@ -145,6 +147,8 @@ export class Integrator {
     await addTaskOnce(join(this.dir(id), "tasks.md"), title, "Added by the orchestrator: see the newest block in instructions.md.");
     gitCrashPoint("reopen:tasked");
     this.h.update(id, { git: { ...g, reopened: g.attempt }, ...(rec.status === "active" ? { status: "idle" } : {}) });
+    // Its tasks.md and instructions.md changed: the next look must not see it complete still.
+    this.h.changed(id);
   }
 
   /**
