@@ -6,8 +6,9 @@
  * `team clean` after. A non-git project runs as before. Crashes at each step: git-team-crash.test.ts.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkPersona, loadPersonas } from "../core/workspace/personas";
 import { type Sandbox, fakeCalls, orchestratorPool, run, sandbox, sessionByName, waitFor } from "./helpers";
 import { checkoutState, git, gitSandbox, inotifyWatches, managerWaitsFor, ourBranches, recordOf, startGitTeam, worktreeNames } from "./helpers-git-team";
 
@@ -53,6 +54,9 @@ commit_all "engineer one's work"
 complete_all_tasks; touch ${mark("e1-done")}; result 0.02`,
     );
     s.behave("engineer-2", `${waitMark("e1-done")}\nedit_file lib/two.txt "from engineer two"\ncomplete_all_tasks; result 0.02`);
+    // A variable that points git at the user's checkout, inherited from the user's shell: an
+    // agent's commit must still land on its own branch, never on the user's.
+    s.env.GIT_DIR = join(s.root, ".git");
     const before = checkoutState(s.root);
     const team = await startGitTeam(s, ["--engineers", "2"]);
     expect(team).toMatch(/^claude-wrapper\/\d+$/);
@@ -109,20 +113,25 @@ complete_all_tasks; touch ${mark("e1-done")}; result 0.02`,
     expect(ourBranches(s)).toHaveLength(5);
     expect(checkoutState(s.root)).toEqual(before);
 
-    // Branch and merge state in the views.
+    // Branch and merge state in the views, and in the roster the agents read.
+    expect(readFileSync(join(s.workspace, "ROSTER.md"), "utf8")).toContain(`| claude-wrapper/${e1} |`);
     const rows: any[] = JSON.parse((await run(s, ["attach", "--list", "--all", "--json"])).stdout);
     expect(rows.find((r) => r.name === "engineer-2")).toMatchObject({ branch: `claude-wrapper/${idOf(s, "engineer-2")}`, merge: `merged ${m2.commit.slice(0, 12)}`, worktree: null });
     const status = JSON.parse((await run(s, ["team", "status", "--json"])).stdout);
     expect(status.sessions.find((r: any) => r.name === "engineer-1").merge).toBe(`merged ${m1.commit.slice(0, 12)}`);
 
-    // team clean: the merged session branches go, the team branch stays; the checkout still untouched.
+    // A worktree left behind (here: put back by hand): doctor reports it, team clean removes it,
+    // and the merged session branches; the team branch stays; the checkout still untouched.
     await o.stop();
+    delete s.env.GIT_DIR;
+    git(s.root, "worktree", "add", "-q", worktree, `claude-wrapper/${e1}`);
     const doctor = JSON.parse((await run(s, ["doctor", "--json"])).stdout);
-    expect(doctor.checks.find((c: any) => c.id === "worktrees")).toMatchObject({ status: "warn" });
+    expect(doctor.checks.find((c: any) => c.id === "worktrees")).toMatchObject({ status: "warn", detail: expect.stringContaining(`1 stale worktree (${worktree})`) });
     const clean = await run(s, ["team", "clean", "--json"]);
     expect(clean.code).toBe(0);
     const report = JSON.parse(clean.stdout);
-    expect(report.removed.map((r: any) => r.kind)).toEqual(["branch", "branch", "branch", "branch"]);
+    expect(report.removed.map((r: any) => r.kind)).toEqual(["worktree", "branch", "branch", "branch", "branch"]);
+    expect(worktreeNames(s)).toEqual([]);
     expect(report.kept).toEqual([]);
     expect(ourBranches(s)).toEqual([team]);
     expect(checkoutState(s.root)).toEqual(before);
@@ -175,7 +184,7 @@ complete_all_tasks; result 0.02`,
 
   test("--verify: a red run sends the work back with the output's tail; green, it is merged", async () => {
     const s = (sb = gitSandbox());
-    s.behave("engineering-manager", managerWaitsFor(2));
+    s.behave("engineering-manager", managerWaitsFor(3));
     s.behave("solutions-architect", "complete_all_tasks; result 0.01");
     s.behave(
       "engineer-1",
@@ -184,8 +193,12 @@ edit_file feature.txt "a feature"
 commit_all "feature"
 complete_all_tasks; result 0.02`,
     );
+    // An intern whose persona opts out of worktrees runs in the project root.
+    s.behave("intern", "complete_all_tasks; result 0.01");
     const before = checkoutState(s.root);
-    const team = await startGitTeam(s, ["--engineers", "1", "--verify", "test -f ok.txt || { echo 'ok.txt is missing'; exit 3; }"]);
+    mkdirSync(join(s.workspace, "personas"), { recursive: true });
+    writeFileSync(join(s.workspace, "personas", "intern.md"), "---\nlabel: intern\nworktree: false\n---\nYou are {{sessionId}}. {{workplace}}\n");
+    const team = await startGitTeam(s, ["--engineers", "1", "--interns", "1", "--verify", "test -f ok.txt || { echo 'ok.txt is missing'; exit 3; }"]);
     const o = pool.start(s);
     await o.waitEvent((e) => e.event === "team-done", "team done", 40_000);
 
@@ -199,6 +212,10 @@ complete_all_tasks; result 0.02`,
     expect(readFileSync(join(dir, "instructions.md"), "utf8")).toContain("ok.txt is missing");
     expect(readFileSync(join(dir, "verify.log"), "utf8")).toBe("");
     expect(worktreeNames(s)).toEqual([]);
+    const intern = recordOf(s, "intern-1");
+    expect(intern.git ?? null).toBeNull();
+    expect(fakeCalls(join(s.workspace, `${intern.id}-completed`)).map((c) => c.cwd)).toEqual([s.root]);
+    expect(readFileSync(join(s.workspace, `${intern.id}-completed`, "persona-instructions.md"), "utf8")).toContain(`You work in the project root \`${s.root}\``);
     expect(checkoutState(s.root)).toEqual(before);
   });
 });
@@ -230,5 +247,18 @@ describe("a project that is not a git repository", () => {
     expect(rows.every((r) => r.branch === null && r.merge === null)).toBe(true);
     expect((await run(s, ["team", "clean"])).stdout).toContain("not a git repository");
     expect(statSync(s.workspace).isDirectory()).toBe(true);
+  });
+});
+
+describe("which personas get a worktree", () => {
+  test("every persona by default; `worktree: false` opts out; anything but a boolean is a mistake naming the field", () => {
+    expect([...loadPersonas("/nonexistent").values()].map((p) => [p.name, p.worktree])).toEqual([
+      ["engineering-manager", true],
+      ["solutions-architect", true],
+      ["software-engineer", true],
+      ["intern", true],
+    ]);
+    expect(checkPersona("ops", "---\nworktree: false\n---\nbody", "workspace").persona?.worktree).toBe(false);
+    expect(checkPersona("ops", "---\nworktree: no way\n---\nbody", "workspace").errors).toEqual(['worktree must be true or false, got "no way"']);
   });
 });
