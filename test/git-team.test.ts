@@ -220,6 +220,28 @@ complete_all_tasks; result 0.02`,
   });
 });
 
+describe("a team branch checked out somewhere", () => {
+  test("merges into it wait (said once) and go through once that checkout lets go of it", async () => {
+    const s = (sb = gitSandbox());
+    s.env.CLAUDE_WRAPPER_FAULT_BACKOFF_MS = "100";
+    s.behave("engineering-manager", managerWaitsFor(2));
+    s.behave("solutions-architect", "complete_all_tasks; result 0.01");
+    s.behave("engineer-1", `edit_file one.txt one\ncommit_all one\ncomplete_all_tasks; result 0.02`);
+    const team = await startGitTeam(s, ["--engineers", "1"]);
+    const holder = join(s.workspace, "holder");
+    git(s.root, "worktree", "add", "-q", holder, team);
+    const o = pool.start(s);
+    await waitFor("the blocked merge reported", () => o.stderr().includes(`${team} is checked out in ${realpathSync(holder)}`), 20_000);
+    expect(o.events.filter((e) => e.event === "merged" && e.name === "engineer-1")).toEqual([]);
+    expect(recordOf(s, "engineer-1").git.merge).toBe("blocked");
+    git(s.root, "worktree", "remove", holder);
+    await o.waitEvent((e) => e.event === "merged" && e.name === "engineer-1", "merged once unblocked", 20_000);
+    await o.waitEvent((e) => e.event === "team-done", "team done", 20_000);
+    expect(o.stderr().match(/is checked out in/g)).toHaveLength(1);
+    expect(git(s.root, "show", `${team}:one.txt`)).toBe("one");
+  });
+});
+
 describe("a project that is not a git repository", () => {
   test("agents share the project root as before, and two that edit at once are warned of, once", async () => {
     const s = (sb = sandbox("cw-git-none-"));
