@@ -6,7 +6,7 @@
  * `team clean` after. A non-git project runs as before. Crashes at each step: git-team-crash.test.ts.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkPersona, loadPersonas } from "../core/workspace/personas";
 import { type Sandbox, fakeCalls, orchestratorPool, run, sandbox, sessionByName, waitFor } from "./helpers";
@@ -217,6 +217,35 @@ complete_all_tasks; result 0.02`,
     expect(fakeCalls(join(s.workspace, `${intern.id}-completed`)).map((c) => c.cwd)).toEqual([s.root]);
     expect(readFileSync(join(s.workspace, `${intern.id}-completed`, "persona-instructions.md"), "utf8")).toContain(`You work in the project root \`${s.root}\``);
     expect(checkoutState(s.root)).toEqual(before);
+  });
+});
+
+describe("stopping the orchestrator mid-merge", () => {
+  test("SIGTERM while the verify command runs stops it too, records nothing, and the next orchestrator merges", async () => {
+    const s = (sb = gitSandbox());
+    const slow = join(s.workspace, ".mark-slow-verify");
+    s.env.CW_TEST_SLOW_VERIFY = slow;
+    s.behave("engineering-manager", managerWaitsFor(2));
+    s.behave("solutions-architect", "complete_all_tasks; result 0.01");
+    s.behave("engineer-1", `edit_file one.txt one\ncommit_all one\ncomplete_all_tasks; result 0.02`);
+    const team = await startGitTeam(s, ["--engineers", "1", "--verify", 'if [ -f "$CW_TEST_SLOW_VERIFY" ]; then echo $$ > "$CW_TEST_SLOW_VERIFY.pid"; exec sleep 60; fi']);
+    writeFileSync(slow, "");
+    const a = pool.start(s);
+    await waitFor("the slow verify running", () => existsSync(`${slow}.pid`), 20_000);
+    const verifyPid = Number(readFileSync(`${slow}.pid`, "utf8"));
+    expect(recordOf(s, "engineer-1").git.merge).toBe("verifying");
+    expect(await a.stop("SIGTERM")).toBe(0);
+    const gone = (pid: number) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
+    await waitFor("the verify command stopped", () => gone(verifyPid), 10_000);
+    expect(a.events.filter((e) => e.event === "verify-failed")).toEqual([]);
+    expect(recordOf(s, "engineer-1").git.merge).toBe("verifying");
+
+    rmSync(slow);
+    const b = pool.start(s);
+    await b.waitEvent((e) => e.event === "merged" && e.name === "engineer-1", "merged by the next orchestrator", 20_000);
+    await b.waitEvent((e) => e.event === "team-done", "team done", 20_000);
+    expect(git(s.root, "show", `${team}:one.txt`)).toBe("one");
+    expect(worktreeNames(s)).toEqual([]);
   });
 });
 

@@ -82,6 +82,11 @@ export async function runVerify(opts: {
   return { ok, exitCode: end === "timeout" ? null : exit.code, timedOut: end === "timeout", tail };
 }
 
+/** Stop the verify run of `name`'s merge, if one runs, and remove its scratch worktree (a supervisor stopping). */
+export async function stopVerify(repo: Repo, workspace: string, name: string): Promise<void> {
+  await clearScratch(repo, join(realWorktreesDir(workspace), scratchName(name)));
+}
+
 /**
  * Stop a verify run a crashed supervisor left (only the process recorded, by PID and start
  * time: a reused PID is someone else's) and remove its scratch worktree.

@@ -23,6 +23,7 @@ import {
   validSessionGit,
 } from "../git/integrate";
 import { type Repo, probeRepo } from "../git/repo";
+import { stopVerify } from "../git/verify";
 import { appendInstructionsOnce } from "../workspace/instructions";
 import { projectRoot } from "../workspace/paths";
 import type { Persona } from "../workspace/personas";
@@ -47,6 +48,8 @@ export class Integrator {
   /** The session whose branch is being merged now (one at a time for the whole team). */
   merging: string | undefined;
   private repoFound: Repo | undefined;
+  /** The supervisor is stopping: a merge that ends now is not recorded (the next one redoes it). */
+  private stopping = false;
 
   constructor(private readonly h: IntegrationHost) {}
 
@@ -114,6 +117,8 @@ export class Integrator {
       verifyLog: join(this.dir(id), "verify.log"),
       summary: `The work of ${rec.name} (${rec.id}, ${rec.persona}).`,
     });
+    // Stopped under us (its verify run killed by `stop`): not an answer to record or act on.
+    if (this.stopping) return;
     this.h.update(id, { git: g });
     gitCrashPoint("merge:recorded");
     const about = { ...this.who(rec), branch: g.branch, into: ctx.integration };
@@ -129,6 +134,21 @@ export class Integrator {
       default:
         return;
     }
+  }
+
+  /**
+   * The supervisor stops (Ctrl-C, `team stop`): a verify command running for the merge in flight
+   * is stopped with it, not left running for up to its timeout. The merge is not recorded; the
+   * next supervisor does it again from the start (every step is repeatable).
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const id = this.merging;
+    if (!id) return;
+    try {
+      const g = validSessionGit(this.h.current(id).git);
+      if (g) await stopVerify(this.repo(), this.h.workspace, g.branch);
+    } catch {} // best effort: the next supervisor's merge clears a scratch run it finds
   }
 
   /**
