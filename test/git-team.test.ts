@@ -220,6 +220,22 @@ complete_all_tasks; result 0.02`,
   });
 });
 
+describe("many sessions at once", () => {
+  test("twenty-two sessions starting together each get their worktree without a failed try (git races two worktree adds), and all are merged", async () => {
+    const s = (sb = gitSandbox());
+    s.behave("engineering-manager", managerWaitsFor(21));
+    s.behave("solutions-architect", "complete_all_tasks; result 0.01");
+    s.behave("intern", `edit_file "$name.txt" "$name"\ncomplete_all_tasks; result 0.01`);
+    const team = await startGitTeam(s, ["--interns", "20"]);
+    const o = pool.start(s);
+    await o.waitEvent((e) => e.event === "team-done", "team done", 50_000);
+    expect(o.stderr()).not.toContain("failed");
+    expect(o.events.filter((e) => e.event === "merged")).toHaveLength(22);
+    expect(git(s.root, "ls-tree", "--name-only", team).split("\n").filter((f) => f.startsWith("intern-"))).toHaveLength(20);
+    expect(worktreeNames(s)).toEqual([]);
+  });
+});
+
 describe("stopping the orchestrator mid-merge", () => {
   test("SIGTERM while the verify command runs stops it too, records nothing, and the next orchestrator merges", async () => {
     const s = (sb = gitSandbox());

@@ -50,6 +50,14 @@ export class Integrator {
   private repoFound: Repo | undefined;
   /** The supervisor is stopping: a merge that ends now is not recorded (the next one redoes it). */
   private stopping = false;
+  /** Worktree adds and removals, one after another (git races two adds: see isWorktreeRace). */
+  private worktreeQueue: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.worktreeQueue.then(work, work);
+    this.worktreeQueue = run.catch(() => {});
+    return run;
+  }
 
   constructor(private readonly h: IntegrationHost) {}
 
@@ -97,7 +105,8 @@ export class Integrator {
    */
   async prepare(id: string): Promise<void> {
     const prev = validSessionGit(this.h.current(id).git);
-    const made = await ensureSessionWorktree(this.context(prev), id);
+    const ctx = this.context(prev);
+    const made = await this.serially(() => ensureSessionWorktree(ctx, id));
     gitCrashPoint("worktree:added");
     this.h.update(id, { git: prev ? { ...prev, worktree: made.worktree, cwd: made.cwd, branch: made.branch } : made });
   }
@@ -179,7 +188,8 @@ export class Integrator {
     const g = validSessionGit(this.h.current(id).git);
     if (!g || g.merge !== "merged" || g.worktreeRemoved) return;
     try {
-      this.h.update(id, { git: await removeSessionWorktree(this.repo(), g) });
+      const repo = this.repo();
+      this.h.update(id, { git: await this.serially(() => removeSessionWorktree(repo, g)) });
     } catch (err) {
       const why = `${id}: its worktree ${g.worktree} is kept (${(err as Error).message}); \`claude-wrapper team clean\` removes it once nothing in it is unmerged`;
       this.h.sayOnce(`worktree-kept:${id}`, why, () => this.h.warn(why));
