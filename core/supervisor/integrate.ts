@@ -50,14 +50,12 @@ export class Integrator {
   private repoFound: Repo | undefined;
   /** The supervisor is stopping: a merge that ends now is not recorded (the next one redoes it). */
   private stopping = false;
-  /** Worktree adds and removals, one after another (git races two adds: see isWorktreeRace). */
-  private worktreeQueue: Promise<unknown> = Promise.resolve();
-
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.worktreeQueue.then(work, work);
-    this.worktreeQueue = run.catch(() => {});
-    return run;
-  }
+  /**
+   * Worktree adds and removals run at most two at a time: a checkout is disk and CPU bound (two
+   * keep a small machine busy), and git fails one of two adds that overlap at the wrong moment
+   * (retried: see isWorktreeRace), which twenty at once made common.
+   */
+  private readonly worktreeSlots = new Slots(2);
 
   constructor(private readonly h: IntegrationHost) {}
 
@@ -106,7 +104,7 @@ export class Integrator {
   async prepare(id: string): Promise<void> {
     const prev = validSessionGit(this.h.current(id).git);
     const ctx = this.context(prev);
-    const made = await this.serially(() => ensureSessionWorktree(ctx, id));
+    const made = await this.worktreeSlots.run(() => ensureSessionWorktree(ctx, id));
     gitCrashPoint("worktree:added");
     this.h.update(id, { git: prev ? { ...prev, worktree: made.worktree, cwd: made.cwd, branch: made.branch } : made });
   }
@@ -189,7 +187,7 @@ export class Integrator {
     if (!g || g.merge !== "merged" || g.worktreeRemoved) return;
     try {
       const repo = this.repo();
-      this.h.update(id, { git: await this.serially(() => removeSessionWorktree(repo, g)) });
+      this.h.update(id, { git: await this.worktreeSlots.run(() => removeSessionWorktree(repo, g)) });
     } catch (err) {
       const why = `${id}: its worktree ${g.worktree} is kept (${(err as Error).message}); \`claude-wrapper team clean\` removes it once nothing in it is unmerged`;
       this.h.sayOnce(`worktree-kept:${id}`, why, () => this.h.warn(why));
@@ -202,4 +200,25 @@ async function addTaskOnce(path: string, title: string, note: string): Promise<v
   const text = readText(path, MAX_TASKS_BYTES) ?? "";
   if (text.includes(`## Task: ${title}`)) return;
   await appendLocked(path, `${text && !text.endsWith("\n") ? "\n" : ""}\n${taskBlock(title, "pending", note)}`);
+}
+
+/** At most `n` pieces of work at once; the rest wait their turn, in order. */
+class Slots {
+  private busy = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly n: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    // A slot is taken here, or handed over by the work that ends (never counted twice).
+    if (this.busy >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    else this.busy++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
 }
