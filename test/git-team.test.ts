@@ -69,7 +69,7 @@ complete_all_tasks; touch ${mark("e1-done")}; result 0.02`,
     expect(persona).toContain(`\`claude-wrapper/${e1}\``);
     expect(persona).toContain(`git merge ${team}`);
     expect(persona).toContain(`mkdir -p '${s.workspace}/intern-request-<short-name>'`);
-    expect(readFileSync(join(s.workspace, idOf(s, "manager"), "persona-instructions.md"), "utf8")).toContain(`takes all\nof it with \`git merge ${team}\``);
+    expect(readFileSync(join(s.workspace, idOf(s, "manager"), "persona-instructions.md"), "utf8")).toContain(`takes all of it with \`git merge ${team}\``);
 
     const o = pool.start(s);
     await waitFor("engineer one's churn in its worktree", () => existsSync(join(s.workspace, ".mark-e1-churned")), 20_000);

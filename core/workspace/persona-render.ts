@@ -116,13 +116,14 @@ function assignTarget(persona: Persona, ctx: RenderContext): Teammate | undefine
   return others[0];
 }
 
+/** One paragraph each (joined with spaces: a path breaks no line in the middle of a sentence). */
 function workplaceText(ctx: RenderContext): string {
   const w = ctx.workplace;
   if (!w) {
     return [
       `You work in the project root \`${ctx.projectRoot}\` (your current directory), which your teammates share: change only the files your`,
       "work needs, and run no git command that changes the checkout (commit, reset, checkout, stash) unless you are asked to.",
-    ].join("\n");
+    ].join(" ");
   }
   return [
     `You work in a git worktree of your own, \`${w.cwd}\` (your current directory), on the branch \`${w.branch}\`, forked`,
@@ -131,7 +132,7 @@ function workplaceText(ctx: RenderContext): string {
     `checkout. When all your tasks are completed the orchestrator commits anything you left and merges your branch into`,
     `\`${w.integration}\`; if that conflicts with work merged there meanwhile, you are told which files and how to resolve it.`,
     `Teammates' finished work is on \`${w.integration}\`: \`git merge ${w.integration}\` in your worktree brings it in.`,
-  ].join("\n");
+  ].join(" ");
 }
 
 function deliveryText(ctx: RenderContext): string {
@@ -142,7 +143,7 @@ function deliveryText(ctx: RenderContext): string {
     `that branch into the team branch \`${w.integration}\` and tells you the merge commit and the files it changed. The`,
     `user's checkout is never changed: \`git log --stat ${w.integration}\` shows what has landed, and the user takes all`,
     `of it with \`git merge ${w.integration}\`. Your final summary names the team branch and says exactly that.`,
-  ].join("\n");
+  ].join(" ");
 }
 
 /** Fill `{{placeholders}}` in a persona body. Unknown ones (also `{{constructor}}`) stay as written. */
