@@ -80,8 +80,8 @@ export class AgentRuns {
       });
     } catch (err) {
       // A persona naming an agent CLI we do not know: no retry can help until it is fixed.
-      const where = persona.source === "workspace" ? join(this.h.workspace, "personas", `${persona.name}.md`) : `the built-in persona ${persona.name}`;
-      const why = `${where}: ${errorMessage(err)}; fix \`agent:\` there, then \`claude-wrapper retry ${rec.name}\``;
+      const file = persona.source === "workspace" ? join(this.h.workspace, "personas", `${persona.name}.md`) : `the built-in persona ${persona.name}`;
+      const why = `${file}: ${errorMessage(err)}; fix \`agent:\` there, then \`claude-wrapper retry ${rec.name}\``;
       this.h.update(id, { status: "failed", error: why });
       this.h.emit("failed", { ...this.h.who(rec), reason: why });
       return;
