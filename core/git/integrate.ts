@@ -5,11 +5,12 @@ import { mergeBranch } from "./merge";
 import { WORKTREES_DIR, addWorktree, commitAll, removeWorktree, sessionBranch } from "./worktree";
 
 /**
- * A session's way from its own worktree into the integration branch, as the supervisor will
- * drive it: `nextGitStep` decides (pure, from the state recorded in session.json and what the
- * pass observed), one executor per step acts (each idempotent: run it again after a crash at any
- * point and it finishes or redoes the step; never a second merge, never a lost commit), and the
- * text helpers say what the agent and its requester are told. The supervisor records what an
+ * A session's way from its own worktree into the integration branch: one executor per step
+ * (each idempotent: run it again after a crash at any point and it finishes or redoes the step;
+ * never a second merge, never a lost commit), the text helpers that say what the agent and its
+ * requester are told, and `nextGitStep`, the step order in one pure function. The supervisor's
+ * own decisions (core/supervisor/reconcile-git.ts) follow that order, adding what only it knows
+ * (the grace before an agent is stopped, the merge queue, giving up); it records what an
  * executor answers in session.json (field `git`) before it acts on it.
  */
 
