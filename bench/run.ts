@@ -11,6 +11,8 @@
  *   burst        1,000 requests from 5 processes: time until all spawned   (bench/burst.ts)
  *   worktree     a session's worktree: add, remove, disk, one merge, against
  *                plain git worktree add/remove                             (bench/worktree.ts)
+ *   merge        through the orchestrator in a git project: request → start
+ *                (worktree first), completed → merged → archived, 20 at once (bench/merge.ts)
  *
  * Targets (the brief's): request → agent start p99 within 1.25x the bare loop; idle CPU ≤ 0.05 %
  * of a core and within 1.25x the bare loop; RSS no larger than the bare Node loop's; listings
@@ -23,6 +25,7 @@ import { burst } from "./burst";
 import { coldstart } from "./coldstart";
 import { idle } from "./idle";
 import { latency } from "./latency";
+import { mergeBench } from "./merge";
 import { worktreeBench } from "./worktree";
 import { type Row, ensureBinary, printTable } from "./lib";
 
@@ -80,6 +83,8 @@ step("burst (1,000 requests from 5 processes)");
 rows.push(...(await burst()));
 step("worktree (add, remove, disk, merge; this repository and 10,000 files)");
 rows.push(...(await worktreeBench()));
+step("merge (through the orchestrator: 30 one at a time, then 20 at once)");
+rows.push(...(await mergeBench()));
 
 console.log(`\nclaude-wrapper benchmarks (${process.platform}-${process.arch}, ${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString()}, ${Math.round((Date.now() - t0) / 1000)} s)\n`);
 printTable(rows);

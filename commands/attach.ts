@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../core/base/errors";
 import { jsonLines, plural, writeStdout } from "../core/views/format";
@@ -62,6 +63,8 @@ export default defineCommand({
     const tasks = readTasks(join(row.dir, "tasks.md"));
     process.stderr.write(`${renderAttachBanner(row, tasks, visibleFiles(row.dir), paint(process.stderr)).join("\n")}\n`);
 
+    // In its git worktree when it has one: that is where its work is (the session dir is in the env).
+    const worktree = row.worktree && existsSync(row.worktree) ? row.worktree : undefined;
     const env: Record<string, string | undefined> = {
       ...process.env,
       CLAUDE_WRAPPER_SESSION_ID: row.id,
@@ -71,6 +74,6 @@ export default defineCommand({
     };
     // A shell is not an agent: nothing may take it for one (team stop's sweep looks for this).
     delete env.CLAUDE_WRAPPER_PERSONA;
-    process.exit(await runShell(row.dir, env));
+    process.exit(await runShell(worktree ?? row.dir, env));
   },
 });

@@ -109,7 +109,7 @@ describe("human lines for the team's milestones", () => {
     expect(done.text).toContain("/ws/engineering-manager-1-completed/summary.md");
     expect(done.failure).toBeFalsy();
 
-    const merged = humanLine({ ...at, event: "merged", session: "software-engineer-1", name: "engineer-1", branch: "team/greeter", commit: "0123456789abcdef", files: ["a.ts", "b.ts"] });
+    const merged = humanLine({ ...at, event: "merged", session: "software-engineer-1", name: "engineer-1", branch: "claude-wrapper/software-engineer-1", into: "team/greeter", commit: "0123456789abcdef", files: ["a.ts", "b.ts"] });
     expect(merged.text).toBe("🔀 Merged software-engineer-1 (engineer-1) into team/greeter as 0123456789ab (2 files)");
 
     const conflict = humanLine({ ...at, event: "merge-conflict", session: "software-engineer-1", files: ["src/a.ts"] });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { SessionGit } from "../core/git/integrate";
 import { type Action, type ProcState, type RequestObs, type SessionObs, type World, reconcile, recordedSpend } from "../core/supervisor/reconcile";
 import { type SessionRecord, newSessionRecord } from "../core/workspace/session";
 import { summarize } from "../core/workspace/tasks";
@@ -195,5 +196,64 @@ describe("recorded spend never decreases", () => {
     expect(after).toMatchObject({ costUsd: 5, inputTokens: 500, turns: 3, spentBefore: { costUsd: 5, inputTokens: 500, turns: 2 } });
     const later = recordedSpend({ ...rec, ...after }, log(1))!;
     expect(later).toMatchObject({ costUsd: 6, inputTokens: 600 });
+  });
+});
+
+describe("reconcile: sessions with a git worktree of their own", () => {
+  const g = (over: Partial<SessionGit> = {}): SessionGit => ({
+    branch: "claude-wrapper/a-1",
+    integration: "claude-wrapper/1",
+    worktree: "/ws/.worktrees/a-1",
+    cwd: "/ws/.worktrees/a-1",
+    forkedFrom: "f".repeat(40),
+    merge: "unmerged",
+    attempt: 0,
+    ...over,
+  });
+  const teamGit = { git: { integration: "claude-wrapper/1" } };
+  const withGit = (id: string, rec: Partial<SessionRecord>, git: SessionGit | undefined, obs: Partial<SessionObs> = {}) => session(id, rec, { git, worktree: true, ...obs });
+  const cases: Array<[string, SessionObs, string[]]> = [
+    ["its first run waits for its worktree", withGit("a-1", {}, undefined), ["prepare-worktree"]],
+    ["with its worktree there it starts", withGit("a-1", {}, g()), ["spawn"]],
+    ["a worktree gone missing is made again before a resume", withGit("a-1", { status: "idle", runs: 1 }, g(), { instructionsSize: 200, worktreeMissing: true }), ["prepare-worktree"]],
+    ["complete with its agent running: the grace first", withGit("a-1", { status: "active" }, g(), { proc: running(), tasks: done }), ["begin-completion", "wake-at"]],
+    ["after the grace its agent is stopped, not completed", withGit("a-1", { status: "active" }, g(), { proc: running(), tasks: done, completingSince: NOW - 5000 }), ["end-turn"]],
+    ["complete with its agent stopped: merged", withGit("a-1", { status: "idle", runs: 1 }, g(), { tasks: done }), ["merge"]],
+    ["an agent that ended by itself: merged (the merge records its end)", withGit("a-1", { status: "active" }, g(), { tasks: done, proc: { kind: "exited", pid: 5, code: 0, signal: null } }), ["merge"]],
+    ["a merge left 'verifying' by a crash is done again", withGit("a-1", { status: "idle", runs: 1 }, g({ merge: "verifying" }), { tasks: done }), ["merge"]],
+    ["merged: completed and archived", withGit("a-1", { status: "idle", runs: 1 }, g({ merge: "merged", commit: "c".repeat(40) }), { tasks: done }), ["complete"]],
+    ["merged, even with tasks reopened since", withGit("a-1", { status: "idle", runs: 1 }, g({ merge: "merged" })), ["complete"]],
+    ["a conflict not yet told: reopened", withGit("a-1", { status: "idle", runs: 1 }, g({ merge: "conflict", attempt: 1, files: ["a.txt"] }), { tasks: done }), ["reopen"]],
+    ["told, with the reopen task open and new instructions: resumed", withGit("a-1", { status: "idle", runs: 1 }, g({ merge: "conflict", attempt: 1, reopened: 1 }), { instructionsSize: 300 }), ["spawn"]],
+    ["told, and complete again: merged again", withGit("a-1", { status: "idle", runs: 2 }, g({ merge: "conflict", attempt: 1, reopened: 1 }), { tasks: done }), ["merge"]],
+    ["sent back too often: given up on", withGit("a-1", { status: "idle", runs: 6 }, g({ merge: "verify-failed", attempt: 6, reopened: 5 }), { tasks: done }), ["give-up"]],
+    ["given up on: announced like any failure", withGit("a-1", { status: "failed", runs: 6 }, g({ merge: "verify-failed", attempt: 6, reopened: 5 }), { tasks: done }), ["notify-failed"]],
+    ["stopped (paused) with tasks complete: left alone", withGit("a-1", { status: "stopped", runs: 1 }, g(), { tasks: done }), []],
+    ["a settling tasks.md is not believed yet", withGit("a-1", { status: "idle", runs: 1 }, g(), { tasks: done, tasksChangedAt: NOW - 10 }), ["wake-at"]],
+  ];
+  for (const [name, s, want] of cases) {
+    test(name, () => expect(types(reconcile(world([s], [], teamGit)))).toEqual(want));
+  }
+
+  test("one merge at a time for the whole team, the oldest completion first", () => {
+    const a = withGit("a-1", { status: "idle", runs: 1 }, g(), { tasks: done, tasksChangedAt: NOW - 2000 });
+    const b = withGit("b-2", { status: "idle", runs: 1 }, g({ branch: "claude-wrapper/b-2" }), { tasks: done, tasksChangedAt: NOW - 3000 });
+    const merges = (over: Partial<World> = {}) => reconcile(world([a, b], [], { ...teamGit, ...over })).filter((x) => x.type === "merge");
+    expect(merges()).toEqual([{ type: "merge", session: "b-2", fields: {} }]);
+    expect(merges({ mergeInFlight: "c-3" })).toEqual([]);
+    // The one being merged is busy (skipped); the other waits for it.
+    expect(merges({ mergeInFlight: "b-2", sessions: [a, { ...b, busy: true }] })).toEqual([]);
+  });
+
+  test("a team without worktrees starts its sessions in the project root", () => {
+    expect(types(reconcile(world([session("a-1", {}, { worktree: false })])))).toEqual(["spawn"]);
+  });
+
+  test("two agents that edit running at once in a shared project root are warned of (by one key: said once)", () => {
+    const run = (id: string, edits: boolean, git?: SessionGit) => session(id, { status: "active" }, { proc: running(), edits, git });
+    const warned = (ss: SessionObs[]) => reconcile(world(ss)).filter((x) => x.type === "report");
+    expect(warned([run("a-1", true), run("b-2", true)])).toEqual([expect.objectContaining({ type: "report", key: "shared-root" })]);
+    expect(warned([run("a-1", true), run("b-2", false)])).toEqual([]);
+    expect(warned([run("a-1", true), run("b-2", true, g())])).toEqual([]);
   });
 });

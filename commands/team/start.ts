@@ -57,8 +57,8 @@ export default defineCommand({
     lines.push("");
     if (team?.branch) {
       const check = team.verify ? ` once \`${team.verify}\` passes on it` : "";
-      lines.push(`Team branch: ${team.branch}, from ${team.baseRef ?? "HEAD"} at ${team.baseCommit?.slice(0, 12)}. Each agent that edits works in`);
-      lines.push(`its own git worktree; finished work is merged into the team branch${check}. Your checkout is`);
+      lines.push(`Team branch: ${team.branch}, from ${team.baseRef ?? "HEAD"} at ${team.baseCommit?.slice(0, 12)}. Each agent works in its`);
+      lines.push(`own git worktree and branch; finished work is merged into the team branch${check}. Your checkout is`);
       lines.push(`left alone: take the work with \`git merge ${team.branch}\`.`);
     } else {
       const why = args.worktrees === false ? "--no-worktrees" : (probeRepo(projectRoot(workspace)).reason ?? "no git repository");

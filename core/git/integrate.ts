@@ -1,14 +1,16 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { join } from "node:path";
 import { type Repo, GitError } from "./repo";
 import { mergeBranch } from "./merge";
-import { addWorktree, commitAll, removeWorktree } from "./worktree";
+import { WORKTREES_DIR, addWorktree, commitAll, removeWorktree, sessionBranch } from "./worktree";
 
 /**
- * A session's way from its own worktree into the integration branch, as the supervisor will
- * drive it: `nextGitStep` decides (pure, from the state recorded in session.json and what the
- * pass observed), one executor per step acts (each idempotent: run it again after a crash at any
- * point and it finishes or redoes the step; never a second merge, never a lost commit), and the
- * text helpers say what the agent and its requester are told. The supervisor records what an
+ * A session's way from its own worktree into the integration branch: one executor per step
+ * (each idempotent: run it again after a crash at any point and it finishes or redoes the step;
+ * never a second merge, never a lost commit), the text helpers that say what the agent and its
+ * requester are told, and `nextGitStep`, the step order in one pure function. The supervisor's
+ * own decisions (core/supervisor/reconcile-git.ts) follow that order, adding what only it knows
+ * (the grace before an agent is stopped, the merge queue, giving up); it records what an
  * executor answers in session.json (field `git`) before it acts on it.
  */
 
@@ -17,6 +19,8 @@ export type MergeState = "unmerged" | "verifying" | "merged" | "conflict" | "ver
 /** session.json `git`: the session's branch and where its merge stands. */
 export interface SessionGit {
   branch: string;
+  /** The team branch it was forked from and is merged into (older records: the team's). */
+  integration?: string;
   /** The worktree's top, and the agent's cwd in it (the project root's place). */
   worktree: string;
   cwd: string;
@@ -32,10 +36,59 @@ export interface SessionGit {
   reason?: string;
   /** Merges that sent the session back to its author so far. */
   attempt: number;
+  /** Send-backs allowed before the session is given up on (failed); a person's retry raises it. */
+  limit?: number;
   /** The attempt whose task and instructions have been written into the session. */
   reopened?: number;
   mergedAt?: string;
   worktreeRemoved?: boolean;
+}
+
+const MERGE_STATES: ReadonlySet<unknown> = new Set(["unmerged", "verifying", "merged", "conflict", "verify-failed", "blocked"]);
+
+/**
+ * session.json's `git` when it has the shape we write, else undefined (a hand-edited or torn
+ * field is taken as "no worktree recorded yet": every step is repeatable, so the next one
+ * finds the worktree and branch again, and a merge already done answers "merged" again).
+ */
+export function validSessionGit(raw: unknown): SessionGit | undefined {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const g = raw as Partial<SessionGit>;
+  const str = (v: unknown) => typeof v === "string" && v.length > 0;
+  if (!str(g.branch) || !str(g.worktree) || !str(g.cwd) || !MERGE_STATES.has(g.merge)) return undefined;
+  if (typeof g.attempt !== "number" || !Number.isInteger(g.attempt) || g.attempt < 0) return undefined;
+  if (g.integration !== undefined && !str(g.integration)) return undefined;
+  if (g.limit !== undefined && (typeof g.limit !== "number" || !Number.isInteger(g.limit))) return undefined;
+  return g as SessionGit;
+}
+
+/**
+ * Whether a session of this persona runs in a worktree of its own: in a team with worktrees
+ * (a git project, no --no-worktrees), unless its persona says `worktree: false`.
+ */
+export function usesWorktree(team: { worktrees?: boolean; branch?: string } | undefined, persona: { worktree?: boolean } | undefined): boolean {
+  return team?.worktrees === true && !!team.branch && persona?.worktree !== false;
+}
+
+/** Where a session's worktree will be, before it exists (its persona text names it). */
+export interface Workplace {
+  /** The worktree's top. */
+  worktree: string;
+  /** Where the agent runs in it: the project root's place. */
+  cwd: string;
+  branch: string;
+  /** The team branch its work is merged into. */
+  integration: string;
+}
+
+export function plannedWorkplace(workspace: string, sessionId: string, repo: Pick<Repo, "prefix">, integration: string): Workplace {
+  let ws = workspace;
+  try {
+    // git records worktree paths resolved: name the same path the worktree will have.
+    ws = realpathSync(workspace);
+  } catch {}
+  const worktree = join(ws, WORKTREES_DIR, sessionId);
+  return { worktree, cwd: repo.prefix ? join(worktree, repo.prefix) : worktree, branch: sessionBranch(sessionId), integration };
 }
 
 export type GitStep =
@@ -73,7 +126,7 @@ export interface GitContext {
 /** Step "worktree": the session's worktree and branch, as session.json records them. */
 export async function ensureSessionWorktree(ctx: GitContext, sessionId: string): Promise<SessionGit> {
   const w = await addWorktree({ repo: ctx.repo, workspace: ctx.workspace, sessionId, from: ctx.integration });
-  return { branch: w.branch, worktree: w.path, cwd: w.cwd, forkedFrom: w.tip, merge: "unmerged", attempt: 0 };
+  return { branch: w.branch, integration: ctx.integration, worktree: w.path, cwd: w.cwd, forkedFrom: w.tip, merge: "unmerged", attempt: 0 };
 }
 
 /**

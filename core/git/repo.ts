@@ -59,6 +59,16 @@ const LOCAL_ENV_VARS = [
   "GIT_COMMON_DIR",
 ];
 
+/**
+ * An environment without the variables that point git elsewhere: what an agent in a worktree
+ * gets, so its `git commit` lands on its branch, never in the checkout such a variable names.
+ */
+export function withoutGitRedirects(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const k of LOCAL_ENV_VARS) delete out[k];
+  return out;
+}
+
 /** The environment git runs in: ours minus repo redirections, never prompting, C messages. */
 export function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};

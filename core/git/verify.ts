@@ -5,7 +5,7 @@ import {readJson, writeFileAtomic, writeJsonAtomic } from "../base/fsx";
 import { readText } from "../base/read-text";
 import { isOurProcess, spawnDetached, stopGroup } from "../processes/proc";
 import { type Repo, committingArgs, git, gitEnv } from "./repo";
-import { listWorktrees, realWorktreesDir, removeWorktree } from "./worktree";
+import { isWorktreeRace, listWorktrees, realWorktreesDir, removeWorktree } from "./worktree";
 
 /**
  * `team start --verify "<cmd>"`: the user's own command line, run with `sh -c` (the one place a
@@ -50,7 +50,17 @@ export async function runVerify(opts: {
   await clearScratch(opts.repo, scratch);
 
   // Hooks off: a post-checkout hook is the user's, for their checkouts, not for our scratch one.
-  await git(opts.repo.root, committingArgs(opts.repo.root, ["worktree", "add", "--quiet", "--detach", scratch, opts.commit]));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await git(opts.repo.root, committingArgs(opts.repo.root, ["worktree", "add", "--quiet", "--detach", scratch, opts.commit]));
+      break;
+    } catch (err) {
+      // A session's worktree being added at the same moment (see isWorktreeRace): again, from clean.
+      if (!isWorktreeRace(err) || attempt >= 5) throw err;
+      await Bun.sleep(20 * 2 ** attempt);
+      await clearScratch(opts.repo, scratch);
+    }
+  }
   writeFileAtomic(log, "");
   const env = gitEnv({ CLAUDE_WRAPPER_VERIFY_COMMIT: opts.commit });
   // The user's locale for their command; not an agent: nothing may take it for a session's.
@@ -80,6 +90,11 @@ export async function runVerify(opts: {
   await clearScratch(opts.repo, scratch);
   const ok = end !== "timeout" && exit.code === 0;
   return { ok, exitCode: end === "timeout" ? null : exit.code, timedOut: end === "timeout", tail };
+}
+
+/** Stop the verify run of `name`'s merge, if one runs, and remove its scratch worktree (a supervisor stopping). */
+export async function stopVerify(repo: Repo, workspace: string, name: string): Promise<void> {
+  await clearScratch(repo, join(realWorktreesDir(workspace), scratchName(name)));
 }
 
 /**

@@ -109,7 +109,17 @@ export interface WorktreeEntry {
 
 /** `git worktree list --porcelain -z`, parsed. */
 export async function listWorktrees(repo: Repo): Promise<WorktreeEntry[]> {
-  const r = await git(repo.root, ["worktree", "list", "--porcelain", "-z"]);
+  let r: Awaited<ReturnType<typeof git>>;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      r = await git(repo.root, ["worktree", "list", "--porcelain", "-z"]);
+      break;
+    } catch (err) {
+      // A worktree being added at this moment (see isWorktreeRace): read again once it is.
+      if (!isWorktreeRace(err) || attempt >= 5) throw err;
+      await Bun.sleep(20 * 2 ** attempt);
+    }
+  }
   const out: WorktreeEntry[] = [];
   let cur: WorktreeEntry | undefined;
   for (const field of r.stdout.split("\0")) {
@@ -157,7 +167,7 @@ export interface SessionWorktree {
  * is; one a crash left half made (git's "initializing" lock, a dir without its checkout, a
  * registration without its dir) is repaired; an existing branch is checked out, never re-forked.
  */
-export async function addWorktree(opts: { repo: Repo; workspace: string; sessionId: string; from: string }): Promise<SessionWorktree> {
+export async function addWorktree(opts: { repo: Repo; workspace: string; sessionId: string; from: string; attempt?: number }): Promise<SessionWorktree> {
   const { repo, sessionId } = opts;
   ignoreWorkspace(opts.workspace);
   const path = join(realWorktreesDir(opts.workspace), sessionId);
@@ -193,8 +203,25 @@ export async function addWorktree(opts: { repo: Repo; workspace: string; session
     tip = (await ensureBranch(repo, branch, fork, `fork for session ${sessionId}`)).tip;
     gitCrashPoint("worktree:branch");
   }
-  await git(repo.root, committingArgs(repo.root, ["worktree", "add", "--quiet", path, branch]));
+  try {
+    await git(repo.root, committingArgs(repo.root, ["worktree", "add", "--quiet", path, branch]));
+  } catch (err) {
+    const attempt = opts.attempt ?? 0;
+    if (!isWorktreeRace(err) || attempt >= 5) throw err;
+    // Another worktree was being added at the same moment: once it is, this one repairs and goes on.
+    await Bun.sleep(20 * 2 ** attempt);
+    return await addWorktree({ ...opts, attempt: attempt + 1 });
+  }
   return { path, branch, cwd, tip, created: true };
+}
+
+/**
+ * `git worktree add` reads every worktree's metadata, and fails on one another `worktree add` is
+ * writing at that moment ("failed to read .git/worktrees/<other>/commondir"): a race between two
+ * adds, not a broken repository. Answered by trying again.
+ */
+export function isWorktreeRace(err: unknown): boolean {
+  return err instanceof GitError && /worktrees\/[^/\s]+\/(commondir|gitdir|HEAD|locked)\b/.test(err.message);
 }
 
 /** Move a dir out of the way (`<name>.orphan-<ms>` beside it) instead of deleting what it holds. */
@@ -327,4 +354,10 @@ export async function deleteBranchIfMerged(repo: Repo, branch: string, integrati
   if ((await listWorktrees(repo)).some((w) => w.ref === ref)) return "checked-out";
   const r = await git(repo.root, ["update-ref", "-m", `claude-wrapper: ${branch} merged into ${integration}`, "-d", ref, tip], { ok: [128] });
   return r.code === 0 ? "deleted" : "unmerged";
+}
+
+/** Every branch we made (`claude-wrapper/…`): team branches and session branches, by name. */
+export async function listOurBranches(repo: Repo): Promise<string[]> {
+  const r = await git(repo.root, ["for-each-ref", "--format=%(refname)", `refs/heads/${BRANCH_PREFIX}`]);
+  return r.stdout.split("\n").filter(Boolean).map((ref) => ref.slice("refs/heads/".length)).sort();
 }

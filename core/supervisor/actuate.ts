@@ -5,24 +5,24 @@
  */
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { planTurn } from "../agents/plan-turn";
 import type { Timings } from "../base/config";
 import { crashPoint } from "../base/crash";
 import { errorMessage } from "../base/errors";
-import { lstatOrUndefined } from "../base/fsx";
-import { processStartTime, spawnDetached, stopGroup } from "../processes/proc";
-import { instructionsPath } from "../workspace/instructions";
-import { ROSTER_FILE, archiveDirName, projectRoot } from "../workspace/paths";
+import { validSessionGit } from "../git/integrate";
+import { stopGroup } from "../processes/proc";
+import { ROSTER_FILE, archiveDirName } from "../workspace/paths";
 import { writeRoster } from "../workspace/roster";
-import { agentPath } from "../agents/self";
 import { dropReservation, finishSession, reserveSession, takeRequest } from "../workspace/requests";
-import { type SessionRecord, readTracker, writeSession, writeTracker } from "../workspace/session";
+import { type SessionRecord, writeSession } from "../workspace/session";
 import { readTeam, writeTeam } from "../workspace/team-file";
 import type { Emit } from "./events";
+import { Integrator } from "./integrate";
+import { AgentRuns } from "./runs";
 import { notifyRequester } from "./notify";
 import { type Observer, RESUME_MARKER } from "./observe";
 import type { ProcessTable } from "./procs";
 import type { Action, World } from "./reconcile";
+import { MAX_MERGE_ATTEMPTS } from "./reconcile-git";
 
 export interface ActuatorOptions {
   workspace: string;
@@ -43,7 +43,7 @@ export interface ActuatorOptions {
   teamDone(): void;
 }
 
-const BACKGROUND = new Set<Action["type"]>(["complete", "archive", "stop-agent", "stop-vanished", "notify-failed"]);
+const BACKGROUND = new Set<Action["type"]>(["complete", "archive", "stop-agent", "stop-vanished", "notify-failed", "prepare-worktree", "end-turn", "merge"]);
 
 /** What the actuator knows that the disk does not: steps in flight, failures to back off from. */
 export class Actuator {
@@ -55,6 +55,10 @@ export class Actuator {
   private readonly said = new Map<string, string>();
   private budgetAnnounced = false;
   private readonly ws: string;
+  /** The git steps (worktrees, merges, reopening), in integrate.ts. */
+  readonly git: Integrator;
+  /** Starting, adopting and judging agent runs, in runs.ts. */
+  private readonly runs: AgentRuns;
 
   constructor(
     private readonly o: ActuatorOptions,
@@ -62,6 +66,36 @@ export class Actuator {
     private readonly procs: ProcessTable,
   ) {
     this.ws = o.workspace;
+    this.git = new Integrator({
+      workspace: this.ws,
+      emit: o.emit,
+      warn: o.warn,
+      sayOnce: (key, message, say) => this.sayOnce(key, message, say),
+      current: (id) => this.current(id),
+      update: (id, fields) => this.update(id, fields),
+      changed: (id) => {
+        this.observer.dirty.add(id);
+        this.o.again();
+      },
+    });
+    this.runs = new AgentRuns({
+      workspace: this.ws,
+      skipPermissions: o.skipPermissions,
+      runFlag: o.runFlag,
+      emit: o.emit,
+      observer,
+      procs,
+      dir: (id) => this.dir(id),
+      current: (id) => this.current(id),
+      save: (rec) => this.save(rec),
+      update: (id, fields) => this.update(id, fields),
+      who: (rec) => this.who(rec),
+    });
+  }
+
+  /** The session whose branch is being merged now, if any. */
+  get merging(): string | undefined {
+    return this.git.merging;
   }
 
   async apply(a: Action, w: World): Promise<void> {
@@ -125,14 +159,14 @@ export class Actuator {
         this.update(a.session, a.fields);
         return;
       case "spawn":
-        return this.spawn(a.session, a.resume, a.reason);
+        return this.runs.spawn(a.session, a.resume, a.reason);
       case "queue":
         this.update(a.session, { status: "queued" });
         return;
       case "adopt":
-        return this.adopt(a.session, a.pid);
+        return this.runs.adopt(a.session, a.pid);
       case "exit":
-        return this.exited(a);
+        return this.runs.exited(a);
       case "begin-completion":
         this.completing.set(a.session, w.now);
         return;
@@ -173,6 +207,32 @@ export class Actuator {
         return this.o.abandon(a.reason);
       case "wake-at":
         return this.o.wakeAt(a.at);
+      case "prepare-worktree":
+        return this.inBackground(a.session, () => this.git.prepare(a.session), a.type);
+      case "end-turn":
+        return this.inBackground(a.session, () => this.turnEnded(a.session, a.pid, a.fields), a.type);
+      case "merge":
+        // Marked before the work starts: the next pass (maybe in this very tick) sees it in flight.
+        this.git.merging = a.session;
+        return this.inBackground(
+          a.session,
+          async () => {
+            try {
+              await this.turnEnded(a.session, null, a.fields);
+              await this.git.merge(a.session);
+            } finally {
+              this.git.merging = undefined;
+            }
+          },
+          a.type,
+        );
+      case "reopen":
+        return this.git.reopen(a.session);
+      case "give-up": {
+        const rec = this.update(a.session, { status: "failed", error: a.reason, endedAt: new Date().toISOString() });
+        this.o.emit("failed", { ...this.who(rec), reason: a.reason });
+        return;
+      }
     }
   }
 
@@ -203,14 +263,14 @@ export class Actuator {
     } catch {}
   }
 
-  /** Slow work (stopping an agent) runs beside the loop; the session is left alone meanwhile. */
-  private inBackground(id: string, work: () => Promise<void>): void {
+  /** Slow work (stopping an agent, git) runs beside the loop; the session is left alone meanwhile. */
+  private inBackground(id: string, work: () => Promise<void>, what: Action["type"] = "archive"): void {
     this.busy.add(id);
     work()
       .then(() => {
         if (this.faults.delete(id)) this.clearFault(id);
       })
-      .catch((err) => this.fault({ type: "archive", session: id }, err))
+      .catch((err) => this.fault({ type: what, session: id } as Action, err))
       .finally(() => {
         this.busy.delete(id);
         this.observer.dirty.add(id);
@@ -235,140 +295,19 @@ export class Actuator {
     const rec = this.current(id);
     const persona = this.observer.personas.get(rec.persona);
     if (!persona) throw new Error(`persona ${rec.persona} has no template`);
-    const done = finishSession(this.ws, this.dir(id), rec, persona, this.observer.personas, readTeam(this.ws)?.goal ?? "");
+    const workplace = this.git.workplaceFor(id, persona);
+    const done = finishSession(this.ws, this.dir(id), rec, persona, this.observer.personas, readTeam(this.ws)?.goal ?? "", { workplace });
     this.observer.dirty.add(id);
     this.observer.wrote(id, done);
     this.o.again();
   }
 
-  /** Record how many bytes of instructions.md the agent has been handed. */
-  private handed(id: string, size: number): void {
-    writeTracker(this.dir(id), { instructionsOffset: size });
-    this.observer.handed(id, size);
-  }
 
-  private spawn(id: string, resume: boolean, reason: string): void {
-    const dir = this.dir(id);
-    let rec = this.current(id);
-    const persona = this.observer.personas.get(rec.persona);
-    if (!persona) {
-      const why = `no persona template for ${rec.persona}`;
-      this.update(id, { status: "failed", error: why });
-      this.o.emit("failed", { ...this.who(rec), reason: why });
-      return;
-    }
-    const size = lstatOrUndefined(instructionsPath(dir))?.size ?? 0;
-    const root = projectRoot(this.ws);
-    let plan: ReturnType<typeof planTurn>;
-    try {
-      // CLI, model, resume or fresh start, prompt: decided by planTurn.
-      plan = planTurn({
-        workspace: this.ws,
-        projectRoot: root,
-        cwd: root,
-        dir,
-        rec,
-        persona,
-        team: readTeam(this.ws),
-        runFlag: this.o.runFlag,
-        log: this.observer.log(id) ?? { agentSessionId: null, finishedConversations: [] },
-        instructionsPath: instructionsPath(dir),
-        instructionsSize: size,
-        instructionsOffset: readTracker(dir).instructionsOffset,
-        skipPermissions: this.o.skipPermissions,
-      });
-    } catch (err) {
-      // A persona naming an agent CLI we do not know: no retry can help until it is fixed.
-      const where = persona.source === "workspace" ? join(this.ws, "personas", `${persona.name}.md`) : `the built-in persona ${persona.name}`;
-      const why = `${where}: ${errorMessage(err)}; fix \`agent:\` there, then \`claude-wrapper retry ${rec.name}\``;
-      this.update(id, { status: "failed", error: why });
-      this.o.emit("failed", { ...this.who(rec), reason: why });
-      return;
-    }
-    const { runner, turn, fields } = plan;
-    // Intent first: a crash after this line leaves `active` with no PID, and the next pass looks
-    // for the agent by its environment, then by its output (see `launch`), before it would ever
-    // start a second one.
-    const stdoutPath = join(dir, "agent.jsonl");
-    const stderrPath = join(dir, "agent.stderr.log");
-    const stderrOffset = lstatOrUndefined(stderrPath)?.size ?? 0;
-    const launch = { instructionsSize: size, stdoutSize: lstatOrUndefined(stdoutPath)?.size ?? 0, stderrSize: stderrOffset };
-    rec = this.save({ ...rec, status: "active", pid: null, pidStartTime: null, ...fields, error: null, retryAt: null, launch });
-    crashPoint("spawn:intent");
-    let child: ReturnType<typeof spawnDetached>;
-    try {
-      child = spawnDetached({
-        argv: runner.argv(turn),
-        cwd: turn.cwd,
-        env: {
-          ...process.env,
-          ...runner.env?.(turn),
-          CLAUDE_WRAPPER_SESSION_ID: id,
-          CLAUDE_WRAPPER_SESSION_DIR: dir,
-          CLAUDE_WRAPPER_WORKSPACE: this.ws,
-          CLAUDE_WRAPPER_PERSONA: rec.persona,
-          // `claude-wrapper tell …` from the agent's shell runs this very program.
-          PATH: agentPath(this.ws, process.env.PATH),
-        },
-        stdoutPath,
-        stderrPath,
-      });
-    } catch (err) {
-      const why = `could not start the agent: ${errorMessage(err)}`;
-      this.update(id, { status: "failed", error: why, launch: null });
-      this.o.emit("failed", { ...this.who(rec), reason: why });
-      return;
-    }
-    crashPoint("spawn:started");
-    this.procs.child(id, child.pid, child.startTime, child.exited, { path: stderrPath, from: stderrOffset, runner });
-    // What it was handed first: until `launch` is cleared, a crash is recovered through it.
-    this.handed(id, size);
-    rec = this.save({ ...rec, pid: child.pid, pidStartTime: child.startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString(), launch: null });
-    if (resume && reason === "new instructions") this.o.emit("resumed", { ...this.who(rec), pid: child.pid, reason });
-    this.o.emit("spawned", { ...this.who(rec), pid: child.pid, resume, requestedBy: rec.requestedBy ?? undefined });
-  }
-
-  private adopt(id: string, pid: number): void {
-    let rec = this.current(id);
-    const startTime = processStartTime(pid) ?? "";
-    // A PID we never recorded is a run that started just before a crash: count it, and what it
-    // was handed.
-    if (rec.pid !== pid) rec = { ...rec, pid, pidStartTime: startTime, runs: rec.runs + 1, startedAt: rec.startedAt ?? new Date().toISOString() };
-    if (rec.launch) {
-      this.handed(id, rec.launch.instructionsSize);
-      rec = { ...rec, launch: null };
-    }
-    this.save(rec);
-    this.procs.adopt(id, pid, startTime);
-    this.o.emit("adopted", { ...this.who(rec), pid });
-  }
-
-  private exited(a: Extract<Action, { type: "exit" }>): void {
-    const rec0 = this.current(a.session);
-    this.procs.forget(a.session);
-    this.o.emit("exited", { ...this.who(rec0), pid: a.pid, code: a.code, signal: a.signal });
-    let base: SessionRecord = { ...rec0, pid: null, pidStartTime: null, exitCode: a.code, exitSignal: a.signal };
-    if (rec0.launch) {
-      // It ran and ended while nobody watched, before its PID was recorded: count the run and
-      // what it was handed, so the next one resumes with only what is new.
-      this.handed(a.session, rec0.launch.instructionsSize);
-      base = { ...base, runs: rec0.runs + 1, startedAt: rec0.startedAt ?? new Date().toISOString(), launch: null };
-    }
-    const next = a.next;
-    if (next.status === "idle") {
-      this.save({ ...base, status: "idle", restarts: 0 });
-      this.o.emit("idle", this.who(rec0));
-    } else if (next.status === "restarting") {
-      this.save({ ...base, status: "restarting", restarts: next.attempt, retryAt: next.retryAt });
-      this.o.emit("restarting", { ...this.who(rec0), attempt: next.attempt, delayMs: next.delayMs });
-    } else {
-      this.save({ ...base, status: "failed", error: next.reason, endedAt: new Date().toISOString() });
-      this.o.emit("failed", { ...this.who(rec0), reason: next.reason });
-    }
-  }
-
-  /** Stop what still runs (its turn had its grace), record the whole spend, then archive. */
-  private async complete(id: string, pid: number | null, fields: Partial<SessionRecord>): Promise<void> {
+  /**
+   * The agent of a session whose tasks are all completed is done: stop it if it still runs (its
+   * turn had its grace), say how its run ended, and forget it. Its record is the caller's.
+   */
+  private async stopFinished(id: string, pid: number | null): Promise<void> {
     const proc = this.procs.get(id);
     if (pid !== null) {
       // Our own stop of an agent whose turn outlived its grace is news, not a warning.
@@ -381,6 +320,24 @@ export class Actuator {
     }
     this.procs.forget(id);
     this.completing.delete(id);
+  }
+
+  /**
+   * Before its branch is merged (end-turn, after the grace; or the merge itself, when the agent
+   * ended by itself): the agent stopped, its whole spend recorded, and the session `idle` (its
+   * turn is over; a conflict sends it back to work from there).
+   */
+  private async turnEnded(id: string, pid: number | null, fields: Partial<SessionRecord>): Promise<void> {
+    await this.stopFinished(id, pid);
+    const rec = this.current(id);
+    this.update(id, { ...fields, pid: null, pidStartTime: null, ...(rec.status === "active" ? { status: "idle" as const } : {}) });
+  }
+
+  /** Stop what still runs (its turn had its grace), record the whole spend, then archive. */
+  private async complete(id: string, pid: number | null, fields: Partial<SessionRecord>): Promise<void> {
+    await this.stopFinished(id, pid);
+    // Merged: the worktree goes before the session is archived (nothing tracks it after).
+    await this.git.removeMergedWorktree(id);
     const rec = this.update(id, { ...fields, status: "completed", pid: null, pidStartTime: null, endedAt: new Date().toISOString() });
     this.o.emit("completed", this.who(rec));
     crashPoint("complete:marked");
@@ -407,7 +364,10 @@ export class Actuator {
   /** A person asked for a stopped or failed session to run again: from where it was. */
   private resume(id: string): void {
     const rec = this.current(id);
-    this.update(id, { status: "pending", restarts: 0, retryAt: null, error: null, notified: false, endedAt: null });
+    // Given up on after too many merge attempts: a person's retry allows as many again.
+    const g = validSessionGit(rec.git);
+    const git = g && g.attempt > (g.limit ?? MAX_MERGE_ATTEMPTS) ? { git: { ...g, limit: g.attempt + MAX_MERGE_ATTEMPTS } } : {};
+    this.update(id, { status: "pending", restarts: 0, retryAt: null, error: null, notified: false, endedAt: null, ...git });
     // After the record: a crash in between resumes it once more, which is what was asked.
     rmSync(join(this.dir(id), RESUME_MARKER), { force: true });
     this.o.emit("resumed", { ...this.who(rec), reason: `resumed by a person (was ${rec.status})` });

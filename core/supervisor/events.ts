@@ -82,13 +82,13 @@ export function humanLine(e: OrchestratorEvent): Human {
     case "merged": {
       const files = Array.isArray(e.files) ? ` (${plural(e.files.length, "file")})` : "";
       const commit = e.commit ? ` as ${String(e.commit).slice(0, 12)}` : "";
-      return { text: `🔀 Merged ${who} into ${e.branch ?? "the team branch"}${commit}${files}` };
+      return { text: `🔀 Merged ${who} into ${e.into ?? "the team branch"}${commit}${files}` };
     }
     case "merge-conflict":
-      return { text: `${who}'s work conflicts with the team branch${Array.isArray(e.files) ? ` in ${list(e.files)}` : ""}: the session is reopened to resolve it`, failure: true };
+      return { text: `${who}'s branch conflicts with ${e.into ?? "the team branch"}${Array.isArray(e.files) ? ` in ${list(e.files)}` : ""}: the session is reopened to resolve it`, failure: true };
     case "verify-failed": {
-      const tail = typeof e.tail === "string" && e.tail.trim() ? `:\n${e.tail.trimEnd()}` : "";
-      return { text: `${who}'s work failed the verify command: the session is reopened${tail}`, failure: true };
+      const tail = typeof e.tail === "string" && e.tail.trim() ? `:\n${e.tail.trimEnd().split("\n").slice(-10).join("\n")}` : "";
+      return { text: `${who}'s branch failed the verify command on its merge into ${e.into ?? "the team branch"}: the session is reopened${tail}`, failure: true };
     }
     default:
       // An event this build has no line for yet still says what happened.

@@ -4,12 +4,14 @@
  */
 import { join } from "node:path";
 import { lstatOrUndefined } from "../base/fsx";
+import { mergedNotice, validSessionGit } from "../git/integrate";
 import { MAX_TEXT_BYTES, readText } from "../base/read-text";
 import { instructionsPath } from "../workspace/instructions";
 import { archiveDirName, parseSessionId } from "../workspace/paths";
 import { producedFiles } from "../workspace/roster";
 import type { SessionRecord } from "../workspace/session";
 import { teamManager } from "../workspace/store";
+import { readTeam } from "../workspace/team-file";
 
 export type Outcome = "completed" | "failed";
 
@@ -66,7 +68,8 @@ const WHY: Record<Reason, string> = {
 
 /**
  * The notice's text. It names where the work is: the archive (tasks.md with its notes, and any
- * design or notes file it wrote), so the reader can check it without searching.
+ * design or notes file it wrote), and, for a session with its own branch, the merge that brought
+ * its work into the team branch (commit, files), so the reader can check it without searching.
  */
 export function noticeText(workspace: string, rec: SessionRecord, outcome: Outcome, to: Recipient): string {
   const mark = noticeMark(rec, outcome);
@@ -75,11 +78,13 @@ export function noticeText(workspace: string, rec: SessionRecord, outcome: Outco
   }
   const archive = join(workspace, archiveDirName(rec.id));
   const notes = producedFiles(join(workspace, rec.id)).map((f) => join(archive, f));
+  const git = validSessionGit(rec.git);
+  const merged = git?.merge === "merged" ? mergedNotice(git, git.integration ?? readTeam(workspace)?.branch ?? "the team branch") : undefined;
   const lines = [
     `${mark} all its tasks. ${WHY[to.reason]}`,
     `- Its task list, with its notes on what it did: ${join(archive, "tasks.md")}`,
     ...(notes.length ? [`- What it wrote up: ${notes.join(", ")}`] : []),
-    // Worktrees: the branch its work was merged into goes here.
+    ...(merged ? [merged] : []),
     `Its files (instructions, logs) are all in ${archive}. Check the result and carry on with your tasks.`,
   ];
   return lines.join("\n");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { AgentLogReader, type AgentLogSummary } from "../agents/agentlog";
 import { dialectFor } from "../agents/index";
 import { fileIdentity, lstatOrUndefined } from "../base/fsx";
+import { usesWorktree, validSessionGit } from "../git/integrate";
 import { agentsByEnvironment, isOurProcess } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
 import { listEntries } from "../workspace/paths";
@@ -18,6 +19,7 @@ import { MANAGER_PERSONA as MANAGER, readTeam } from "../workspace/team-file";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
 import type { ProcessTable } from "./procs";
 import type { ProcState, RequestObs, SessionObs, World } from "./reconcile";
+import { editsFiles } from "./reconcile-git";
 
 /** A person asks for a stopped or failed session to run again by creating this file in its dir. */
 export const RESUME_MARKER = "resume.request";
@@ -46,6 +48,8 @@ export interface LoopState {
   faults: ReadonlyMap<string, { message: string; retryAt: number }>;
   completing: ReadonlyMap<string, number>;
   teamDoneAnnounced: boolean;
+  /** The session whose branch is being merged now, if one is. */
+  merging: string | undefined;
   /** Why the workspace we hold is no longer ours (deleted, replaced), if it is not. */
   workspaceLost(): string | undefined;
 }
@@ -58,6 +62,7 @@ export interface Limits {
   backoffMaxMs: number;
   completionGraceMs: number;
   tasksSettleMs: number;
+  maxMergeAttempts?: number;
 }
 
 export class Observer {
@@ -184,6 +189,8 @@ export class Observer {
         problems.push({ key: `tasks:${e.id}:${c.tasks.problem}`, message: `${e.id}: ${c.tasks.problem}; the session cannot complete until ${tasksPath} is fixed` });
       }
       const proc = this.procState(rec, dir);
+      const persona = this.personas.get(rec.persona);
+      const git = validSessionGit(rec.git);
       sessions.push({
         id: rec.id,
         rec,
@@ -202,6 +209,12 @@ export class Observer {
         resumeRequested: c.resumeRequested,
         completingSince: state.completing.get(rec.id),
         fault: state.faults.get(rec.id),
+        git,
+        worktree: git ? true : usesWorktree(team, persona),
+        // One stat, and only for a worktree the session should still have.
+        worktreeMissing: !!git && git.merge !== "merged" && !git.worktreeRemoved && !lstatOrUndefined(git.cwd),
+        // The simulator (demo) changes no project file.
+        edits: editsFiles(persona) && rec.agent !== "sim",
       });
     }
     for (const c of this.archivedCost.values()) spent += c;
@@ -243,6 +256,8 @@ export class Observer {
       recheckAt,
       spent,
       teamDone: archivedManager ? { manager: archivedManager, announced: state.teamDoneAnnounced || !!team?.finishedAt } : undefined,
+      git: team?.worktrees && team.branch ? { integration: team.branch, ...(team.verify ? { verify: team.verify } : {}) } : undefined,
+      mergeInFlight: state.merging,
     };
   }
 

@@ -208,6 +208,7 @@ export class Orchestrator {
             faults: this.actuator.faults,
             completing: this.actuator.completing,
             teamDoneAnnounced: this.actuator.teamDoneAnnounced,
+            merging: this.actuator.merging,
             workspaceLost: () => this.lock?.lost(),
           },
           {
@@ -260,6 +261,7 @@ export class Orchestrator {
     this.clearTimers();
     this.opts.warn(`${reason}; stopping this orchestrator and its agents`);
     await this.watcher?.close().catch(() => {});
+    await this.actuator?.git.stop();
     await Promise.all(this.procs.live().map(([, p]) => stopGroup(p.pid, this.t.stopGraceMs)));
     this.lock?.release();
     this.opts.emit("stopped", { pid: process.pid, reason });
@@ -272,6 +274,8 @@ export class Orchestrator {
     this.stopping = true;
     this.clearTimers();
     await this.watcher?.close().catch(() => {});
+    // A verify command of the merge in flight stops too (the next orchestrator merges again).
+    await this.actuator?.git.stop();
     const victims = new Map<string, { pid: number; startTime?: string }>();
     for (const [id, p] of this.procs.live()) victims.set(id, { pid: p.pid, startTime: p.startTime });
     for (const s of readAllSessions(this.ws)) {

@@ -4,9 +4,11 @@
  * actuate.ts, which decides nothing). Pure: no I/O, no clock but `now`, so every case is a table
  * row in test/reconcile.test.ts and any pass can be the first after a crash.
  */
+import type { SessionGit } from "../git/integrate";
 import type { RequestState } from "../workspace/requests";
 import type { SessionRecord } from "../workspace/session";
 import type { TaskSummary } from "../workspace/tasks";
+import { type MergeCandidate, decideGit, nextMerge, sharedRootWarning } from "./reconcile-git";
 
 /** What the supervisor knows of a session's agent process. */
 export type ProcState =
@@ -54,6 +56,14 @@ export interface SessionObs {
   completingSince?: number;
   /** The last action on it failed on I/O: the reason and when to try again. */
   fault?: { message: string; retryAt: number };
+  /** Its worktree and branch as session.json records them (validated); none: it has no worktree. */
+  git?: SessionGit;
+  /** It runs in a worktree of its own: it has one, or its team and persona give it one. */
+  worktree?: boolean;
+  /** Its recorded worktree is not on disk (removed by hand, or a crash cut its making short). */
+  worktreeMissing?: boolean;
+  /** Its persona may change files (Write, Edit, Bash…): two at once in a shared root is warned of. */
+  edits?: boolean;
 }
 
 export interface RequestObs {
@@ -95,6 +105,12 @@ export interface World {
   completionGraceMs: number;
   /** How long tasks.md must be unchanged before "all completed" is believed. */
   tasksSettleMs: number;
+  /** The team's git branch new worktrees fork from (absent: agents share the project root). */
+  git?: { integration: string; verify?: string };
+  /** The session whose branch is being merged now: one merge at a time for the whole team. */
+  mergeInFlight?: string;
+  /** Merges that may send a session back before it is given up on (default MAX_MERGE_ATTEMPTS). */
+  maxMergeAttempts?: number;
 }
 
 export type Action =
@@ -118,7 +134,13 @@ export type Action =
   | { type: "budget-exhausted" }
   | { type: "team-done"; manager: string }
   | { type: "abandon"; reason: string }
-  | { type: "wake-at"; at: number };
+  | { type: "wake-at"; at: number }
+  // Git: a worktree before the first run, a stop before the merge, the merge, sending work back.
+  | { type: "prepare-worktree"; session: string }
+  | { type: "end-turn"; session: string; pid: number; fields: Partial<SessionRecord> }
+  | { type: "merge"; session: string; fields: Partial<SessionRecord> }
+  | { type: "reopen"; session: string }
+  | { type: "give-up"; session: string; reason: string };
 
 export type ExitOutcome =
   | { status: "idle" }
@@ -219,6 +241,7 @@ export function reconcile(w: World): Action[] {
     } else actions.push({ type: "claim", request: r.dir, persona: r.persona, name: r.name, reserved: r.reservedBy });
   }
   const claimedNow = new Set(w.requests.filter((r) => r.state.kind === "ready").map((r) => r.reservedBy));
+  const mergeQueue: MergeCandidate[] = [];
 
   let wantsBudget = false;
   for (const s of w.sessions) {
@@ -252,9 +275,21 @@ export function reconcile(w: World): Action[] {
       continue;
     }
 
+    // A session with a worktree of its own leaves through the merge queue (reconcile-git.ts).
+    if (s.git) {
+      const d = decideGit(s as SessionObs & { git: SessionGit }, w, { ...derived, ...launchSettled(s) });
+      if (d) {
+        actions.push(...d.actions);
+        if (d.wakeAt !== undefined) wakeAts.push(d.wakeAt);
+        if (d.candidate) mergeQueue.push(d.candidate);
+        continue;
+      }
+    }
+
     // All tasks completed (on a settled tasks.md): the agent may end its turn (its result line
     // carries the turn's cost), then it is stopped, and the session completes with its whole spend.
-    if (s.tasks.complete && rec.status !== "stopped") {
+    // (Never for a session with a branch: its work is archived only once merged.)
+    if (s.tasks.complete && rec.status !== "stopped" && !s.git) {
       const settledAt = s.tasksChangedAt + w.tasksSettleMs;
       if (settledAt > w.now) {
         wakeAts.push(settledAt);
@@ -317,11 +352,17 @@ export function reconcile(w: World): Action[] {
     }
     if (slots()) {
       running++;
-      actions.push({ type: "spawn", session: s.id, ...start });
+      // Its worktree first (in the background: a big repository takes seconds); then it starts.
+      if (s.worktree && (!s.git || s.worktreeMissing)) actions.push({ type: "prepare-worktree", session: s.id });
+      else actions.push({ type: "spawn", session: s.id, ...start });
     } else if (rec.status !== "queued" && rec.status !== "restarting") {
       actions.push({ type: "queue", session: s.id });
     }
   }
+  const merge = nextMerge(mergeQueue, w);
+  if (merge) actions.push(merge);
+  const shared = sharedRootWarning(w);
+  if (shared) actions.push(shared);
   if (wantsBudget) actions.push({ type: "budget-exhausted" });
   if (w.teamDone && !w.teamDone.announced) actions.push({ type: "team-done", manager: w.teamDone.manager });
   if (wakeAts.length) actions.push({ type: "wake-at", at: Math.min(...wakeAts) });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { errorMessage } from "../base/errors";
 import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
 import { checkAgents } from "./doctor-agents";
+import { cleanWorkspace } from "./clean";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
 import { type PersonaProblem, builtInPersonaNames, loadPersonaSet, loadPersonas, personasDir } from "../workspace/personas";
 import { inotifyUsage, isOurProcess } from "../processes/proc";
@@ -203,9 +204,30 @@ function checkPersonas(workspace: string): Check {
   }
   const warnings = problems.filter((p) => p.level === "warning").map(say);
   const count = `${plural(files.length, "persona file")} in ${dir}`;
-  if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix those files (YAML frontmatter: label, canRequest, model, permissionMode, allowedTools, agent), or remove them" };
+  if (failures.length) return { id: "personas", title, status: "fail", detail: `${count}; ${[...failures, ...warnings].join("; ")}`, fix: "fix those files (YAML frontmatter: label, canRequest, model, permissionMode, allowedTools, agent, worktree), or remove them" };
   if (warnings.length) return { id: "personas", title, status: "warn", detail: `${count}; ${warnings.join("; ")}` };
   return { id: "personas", title, status: "ok", detail: count };
+}
+
+/** Worktrees and merged branches finished sessions left (what `team clean` would remove). */
+async function checkWorktrees(workspace: string): Promise<Check | undefined> {
+  const title = "worktrees";
+  let plan: Awaited<ReturnType<typeof cleanWorkspace>>;
+  try {
+    plan = await cleanWorkspace(workspace, { dryRun: true });
+  } catch (err) {
+    return { id: "worktrees", title, status: "warn", detail: `cannot list the team's git worktrees: ${errorMessage(err)}` };
+  }
+  if (!plan.repository) return undefined;
+  const stale = plan.removed.filter((r) => r.kind !== "branch");
+  const branches = plan.removed.filter((r) => r.kind === "branch");
+  const kept = plan.kept.filter((k) => k.kind !== "branch");
+  const notes: string[] = [];
+  if (stale.length) notes.push(`${plural(stale.length, "stale worktree")} (${stale.slice(0, 3).map((s) => s.what).join(", ")}${stale.length > 3 ? ", …" : ""})`);
+  if (branches.length) notes.push(`${plural(branches.length, "merged session branch", "merged session branches")}`);
+  if (kept.length) notes.push(`${kept.length} left to you: ${kept.map((k) => `${k.what} (${k.why})`).join("; ")}`);
+  if (!notes.length) return { id: "worktrees", title, status: "ok", detail: "no leftover worktree or merged session branch" };
+  return { id: "worktrees", title, status: "warn", detail: notes.join("; "), fix: "`claude-wrapper team clean` removes them (never unmerged or uncommitted work)" };
 }
 
 /** Every check, in the order a person would fix them. */
@@ -229,6 +251,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     checks.push(checkSessions(workspace, orchestratorLive));
     checks.push(checkRequests(workspace, orchestratorLive));
     checks.push(checkPersonas(workspace));
+    const worktrees = await checkWorktrees(workspace);
+    if (worktrees) checks.push(worktrees);
   }
   return { ok: checks.every((c) => c.status !== "fail"), workspace, plannedAgents, checks };
 }

@@ -1,8 +1,10 @@
 import { UserError } from "../base/errors";
-import { gitSync, probeRepo } from "../git/repo";
+import { type Workplace, plannedWorkplace, usesWorktree } from "../git/integrate";
+import { type Repo, gitSync, probeRepo } from "../git/repo";
 import { createIntegrationBranch, ignoreWorkspace, unbornHead } from "../git/worktree";
 import { projectRoot } from "../workspace/paths";
-import type { TeamRecord } from "../workspace/team-file";
+import type { Persona } from "../workspace/personas";
+import { type TeamRecord, readTeam } from "../workspace/team-file";
 
 /** What the user asked of `team start`: worktrees (default on), a verify command for merges. */
 export interface IsolationChoice {
@@ -64,4 +66,18 @@ export async function prepareIsolation(workspace: string, teamId: string, choice
   }
   ignoreWorkspace(workspace);
   return isolation;
+}
+
+/**
+ * Where sessions laid out now will work: for each persona, its planned worktree (named in its
+ * persona text before the worktree exists; the supervisor makes it before the first run), or
+ * undefined for the project root. The repository is asked once.
+ */
+export function workplaces(workspace: string, team: TeamRecord | undefined = readTeam(workspace)): (id: string, persona: Pick<Persona, "worktree">) => Workplace | undefined {
+  let repo: Repo | undefined | null = null;
+  return (id, persona) => {
+    if (!usesWorktree(team, persona)) return undefined;
+    if (repo === null) repo = probeRepo(projectRoot(workspace)).repo;
+    return repo ? plannedWorkplace(workspace, id, repo, team!.branch!) : undefined;
+  };
 }

@@ -5,7 +5,7 @@ import { UserError } from "../base/errors";
 import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { inTeam, readTeam, teamDone, writeTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
-import { checkIsolation, prepareIsolation } from "./isolation";
+import { checkIsolation, prepareIsolation, workplaces } from "./isolation";
 import { writeFirstInstructions } from "../workspace/instructions";
 import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor, renderPersona } from "../workspace/personas";
 import { writeRosterFromDisk } from "../workspace/roster";
@@ -106,6 +106,8 @@ type MemberSpec = Member & { from: string; requestedBy: string | null; goal: str
 export interface TeamContext {
   manager?: string | null;
   teammates?: Teammate[];
+  /** Where a session of a persona works (its git worktree, or the project root when undefined). */
+  workplace?: ReturnType<typeof workplaces>;
 }
 
 /**
@@ -115,7 +117,7 @@ export interface TeamContext {
 export function createSession(workspace: string, m: MemberSpec, personas: Map<string, Persona> = loadPersonas(workspace), team: TeamContext = {}): CreatedSession {
   if (!personas.get(m.persona)) throw new UserError(`unknown persona ${m.persona}`);
   const { id, path } = allocateSessionDir(workspace, m.persona);
-  layOutSession(workspace, { id, dir: path }, m, personas, { ...team, manager: team.manager ?? teamManager(workspace) });
+  layOutSession(workspace, { id, dir: path }, m, personas, { ...team, manager: team.manager ?? teamManager(workspace), workplace: team.workplace ?? workplaces(workspace) });
   return { id, persona: m.persona, name: m.name, dir: path };
 }
 
@@ -142,6 +144,7 @@ function layOutSession(workspace: string, at: { id: string; dir: string }, m: Me
       personas,
       manager: team.manager,
       teammates: team.teammates,
+      workplace: team.workplace?.(id, persona),
     }),
   );
   // One pending task, counted as the orchestrator would count it (see SessionRecord.tasksKey).
@@ -250,9 +253,10 @@ export async function startTeam(workspace: string, goal: string, engineers: numb
     const dirs = members.map((m) => allocateSessionDir(workspace, m.persona));
     const teammates: Teammate[] = members.map((m, i) => ({ id: dirs[i]!.id, name: m.name, persona: m.persona, dir: dirs[i]!.path, note: m.note }));
     const manager = teammates.find((t) => t.persona === MANAGER_PERSONA)?.id ?? null;
+    const workplace = workplaces(workspace, team);
     const created = members.map((m, i) => {
       const at = { id: dirs[i]!.id, dir: dirs[i]!.path };
-      layOutSession(workspace, at, { ...m, from: "user", requestedBy: null, goal }, personas, { manager, teammates });
+      layOutSession(workspace, at, { ...m, from: "user", requestedBy: null, goal }, personas, { manager, teammates, workplace });
       return { id: at.id, persona: m.persona, name: m.name, dir: at.dir, model: modelFor(personas.get(m.persona)!, team) };
     });
     writeRosterFromDisk(workspace, personas);

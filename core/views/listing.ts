@@ -2,6 +2,7 @@ import { liveOrchestrator } from "../workspace/owner";
 import { loadPersonas, modelFor } from "../workspace/personas";
 import { isOurProcess, pidTable } from "../processes/proc";
 import { readTextOrWhy } from "../base/read-text";
+import { mergeLabel, validSessionGit } from "../git/integrate";
 import { MAX_SESSION_BYTES, type SessionRecord, type SessionStatus, sessionFromText, unreadableSession } from "../workspace/session";
 import { type Entry, listEntries } from "../workspace/paths";
 import { inTeam, readTeam } from "../workspace/team-file";
@@ -39,6 +40,12 @@ export interface SessionRow {
   archived: boolean;
   /** The model of its latest run as recorded; before its first run, the one it will get. */
   model: string | null;
+  /** Its git branch, once it has a worktree; null when it works in the project root. */
+  branch: string | null;
+  /** Where its branch's merge stands: `unmerged`, `verifying`, `merged <sha>`, `conflict`, … (null without a branch). */
+  merge: string | null;
+  /** Where its agent works in its worktree, while the worktree is there. */
+  worktree: string | null;
 }
 
 /**
@@ -99,7 +106,18 @@ export function toRow(rec: SessionRecord, dir: string, archived: boolean, label:
     fault: rec.fault ?? null,
     archived,
     model: rec.model ?? null,
+    branch: null,
+    merge: null,
+    worktree: null,
   };
+  if (rec.git) {
+    const g = validSessionGit(rec.git);
+    if (g) {
+      row.branch = g.branch;
+      row.merge = mergeLabel(g);
+      row.worktree = g.worktreeRemoved ? null : g.cwd;
+    }
+  }
   if (rec.tasksKey && typeof rec.tasksDone === "number" && typeof rec.tasksTotal === "number") {
     (row as SessionRow & { [RECORDED_TASKS]?: RecordedTasks })[RECORDED_TASKS] = { key: rec.tasksKey, done: rec.tasksDone, total: rec.tasksTotal };
   }
@@ -196,6 +214,9 @@ export function listJson(r: SessionRow) {
     dir: r.dir,
     costUsd: r.costUsd,
     archived: r.archived,
+    branch: r.branch,
+    merge: r.merge,
+    worktree: r.worktree,
     // Why it failed, or why its session.json could not be read: a row is never silently dropped.
     error: r.error,
   };

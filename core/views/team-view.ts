@@ -18,14 +18,16 @@ export function renderList(rows: SessionRow[], p: Paint): string[] {
   const out: string[] = [];
   const groups = new Map<string, SessionRow[]>();
   for (const r of rows) groups.set(r.persona, [...(groups.get(r.persona) ?? []), r]);
+  // A MERGE column only in a team whose sessions have branches.
+  const git = rows.some((r) => r.merge);
   for (const [persona, members] of groups) {
     if (out.length) out.push("");
     const label = members[0]!.label;
     out.push(p.bold(label === persona ? persona : `${label} (${persona})`));
     out.push(
       ...table(
-        ["NAME", "SESSION ID", "STATUS", "STARTED", "PID"],
-        members.map((r) => [r.name, r.id, statusText(r, p), formatTime(r.startedAt), r.pid ? String(r.pid) : "-"]),
+        ["NAME", "SESSION ID", "STATUS", "STARTED", "PID", ...(git ? ["MERGE"] : [])],
+        members.map((r) => [r.name, r.id, statusText(r, p), formatTime(r.startedAt), r.pid ? String(r.pid) : "-", ...(git ? [r.merge ?? "-"] : [])]),
         { indent: "  ", paint: p },
       ),
     );
@@ -38,7 +40,7 @@ export function renderAttachBanner(row: SessionRow, tasks: { done: number; total
   const state = [statusText(row, p), row.pid ? `PID ${row.pid}` : "", `tasks ${tasks.done}/${tasks.total} done`].filter(Boolean);
   return [
     `${p.bold(`Attached to ${row.name}`)} ${row.id} — ${state.join(", ")}`,
-    `  ${row.dir}`,
+    ...(row.worktree ? [`  worktree ${row.worktree} (branch ${row.branch}, ${row.merge})`, `  session dir ${row.dir} ($CLAUDE_WRAPPER_SESSION_DIR)`] : [`  ${row.dir}`]),
     `  ${plural(files.length, "file")}: ${files.join("  ")}`,
     p.dim("  Exit the shell (exit or Ctrl-D) to come back."),
   ];
@@ -68,7 +70,9 @@ function totalsLine(s: TeamSnapshot): string {
 }
 
 function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] {
-  const header = ["WHO", "NAME", "STATUS", "TASKS", "COST", "RUNTIME", ...(activity ? ["LAST ACTIVITY"] : []), "MODEL", "PID", "SESSION ID"];
+  // A MERGE column only in a team whose sessions have branches.
+  const git = rows.some((r) => r.merge);
+  const header = ["WHO", "NAME", "STATUS", "TASKS", ...(git ? ["MERGE"] : []), "COST", "RUNTIME", ...(activity ? ["LAST ACTIVITY"] : []), "MODEL", "PID", "SESSION ID"];
   return table(
     header,
     rows.map((r) => [
@@ -76,6 +80,7 @@ function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] 
       r.name,
       statusText(r, p),
       `${r.tasksDone}/${r.tasksTotal}`,
+      ...(git ? [r.merge ?? "-"] : []),
       costCell(r),
       formatDuration(r.runtimeMs),
       ...(activity ? [formatTime(r.lastActivityAt, true)] : []),
@@ -83,7 +88,7 @@ function sessionTable(rows: StatusRow[], p: Paint, activity: boolean): string[] 
       r.pid ? String(r.pid) : "-",
       r.id,
     ]),
-    { right: [3, 4, 5], paint: p },
+    { right: git ? [3, 5, 6] : [3, 4, 5], paint: p },
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import { join, relative } from "node:path";
 import { AGENT_BIN_DIR, SELF_NAME } from "../agents/self";
+import type { Workplace } from "../git/integrate";
 import type { Persona } from "./personas";
 import { ROSTER_FILE } from "./paths";
 
@@ -30,6 +31,8 @@ export interface RenderContext {
   manager?: string | null;
   /** The members `team start` laid out with this one; undefined for a session made later. */
   teammates?: Teammate[];
+  /** Its git worktree and branch, when it gets one (see usesWorktree); else it runs in the project root. */
+  workplace?: Workplace;
 }
 
 /** Every placeholder a template may use, with what it becomes (the README lists them). */
@@ -41,7 +44,12 @@ export const PLACEHOLDERS: Record<string, string> = {
   sessionDir: "the session dir (absolute)",
   workspace: "the workspace (absolute)",
   workspaceRel: "the workspace relative to the project root (`.database`)",
-  projectRoot: "the project root, where agents run",
+  projectRoot: "the project root (the user's checkout)",
+  worktree: "where the agent runs: its git worktree (the project root's place in it), else the project root",
+  branch: "its git branch, when it has a worktree",
+  teamBranch: "the team's integration branch, where finished work is merged",
+  workplace: "a paragraph: where it works, and (with a worktree) how to commit and how its work is merged",
+  delivery: "a paragraph: where finished work arrives and how the user takes it (for the manager's summary)",
   goal: "the team goal",
   requestedBy: 'the session id of whoever requested it, or "the user"',
   reportsTo: "who is told when it completes: its requester, else the team's manager, else the user",
@@ -60,9 +68,12 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The shell lines an agent runs to ask for a teammate (relative to the project root). */
-export function requestExample(workspaceRel: string, persona: string, sessionId: string): string {
-  const dir = `${workspaceRel}/${persona}-request-<short-name>`;
+/**
+ * The shell lines an agent runs to ask for a teammate: relative to the project root where it runs
+ * there, else (from a worktree, where `.database` is not below the cwd) the workspace's absolute path.
+ */
+export function requestExample(workspace: string, persona: string, sessionId: string): string {
+  const dir = `${workspace}/${persona}-request-<short-name>`;
   return [
     `mkdir -p ${shellQuote(dir)}`,
     `cat > ${shellQuote(`${dir}/instructions.md`)} <<'EOF'`,
@@ -105,6 +116,36 @@ function assignTarget(persona: Persona, ctx: RenderContext): Teammate | undefine
   return others[0];
 }
 
+/** One paragraph each (joined with spaces: a path breaks no line in the middle of a sentence). */
+function workplaceText(ctx: RenderContext): string {
+  const w = ctx.workplace;
+  if (!w) {
+    return [
+      `You work in the project root \`${ctx.projectRoot}\` (your current directory), which your teammates share: change only the files your`,
+      "work needs, and run no git command that changes the checkout (commit, reset, checkout, stash) unless you are asked to.",
+    ].join(" ");
+  }
+  return [
+    `You work in a git worktree of your own, \`${w.cwd}\` (your current directory), on the branch \`${w.branch}\`, forked`,
+    `from the team branch \`${w.integration}\`. Edit, build and test there, and commit as you go: small commits with messages that`,
+    `say what and why (\`git add -A && git commit -m "…"\`). Never change the project root \`${ctx.projectRoot}\`: it is the user's`,
+    `checkout. When all your tasks are completed the orchestrator commits anything you left and merges your branch into`,
+    `\`${w.integration}\`; if that conflicts with work merged there meanwhile, you are told which files and how to resolve it.`,
+    `Teammates' finished work is on \`${w.integration}\`: \`git merge ${w.integration}\` in your worktree brings it in.`,
+  ].join(" ");
+}
+
+function deliveryText(ctx: RenderContext): string {
+  const w = ctx.workplace;
+  if (!w) return `Teammates change the project root \`${ctx.projectRoot}\` directly: your summary lists the files they changed.`;
+  return [
+    `Each teammate works on its own branch (\`claude-wrapper/<its session id>\`); when it completes, the orchestrator merges`,
+    `that branch into the team branch \`${w.integration}\` and tells you the merge commit and the files it changed. The`,
+    `user's checkout is never changed: \`git log --stat ${w.integration}\` shows what has landed, and the user takes all`,
+    `of it with \`git merge ${w.integration}\`. Your final summary names the team branch and says exactly that.`,
+  ].join(" ");
+}
+
 /** Fill `{{placeholders}}` in a persona body. Unknown ones (also `{{constructor}}`) stay as written. */
 export function renderPersona(persona: Persona, ctx: RenderContext): string {
   const rel = relative(ctx.projectRoot, ctx.workspace) || ".";
@@ -128,6 +169,11 @@ export function renderPersona(persona: Persona, ctx: RenderContext): string {
     workspace: ctx.workspace,
     workspaceRel: rel,
     projectRoot: ctx.projectRoot,
+    worktree: ctx.workplace?.cwd ?? ctx.projectRoot,
+    branch: ctx.workplace?.branch ?? "(none: you work in the project root)",
+    teamBranch: ctx.workplace?.integration ?? "(none: the team works in the project root)",
+    workplace: workplaceText(ctx),
+    delivery: deliveryText(ctx),
     goal: ctx.goal || "(no team goal recorded)",
     requestedBy: ctx.requestedBy ?? "the user",
     reportsTo: !reportsTo ? "the user" : reportsTo === manager ? `the engineering manager (${manager})` : reportsTo,
@@ -135,7 +181,7 @@ export function renderPersona(persona: Persona, ctx: RenderContext): string {
     rosterPath,
     teammates: teammatesText(ctx, rosterPath),
     requestableList,
-    requestExample: requestExample(rel, requestable[0] ?? "software-engineer", ctx.sessionId),
+    requestExample: requestExample(ctx.workplace ? ctx.workspace : rel, requestable[0] ?? "software-engineer", ctx.sessionId),
     assignExample: assignExample(target?.name ?? "<teammate name or session id>"),
     askExample,
     cli: join(ctx.workspace, AGENT_BIN_DIR, SELF_NAME),

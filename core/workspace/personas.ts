@@ -34,6 +34,11 @@ export interface Persona {
   agent: string;
   /** The agent its frontmatter names, if any (a team's `--agent` applies where it names none). */
   declaredAgent?: string;
+  /**
+   * In a git team, its sessions run in a worktree and branch of their own (default); `worktree:
+   * false` runs them in the project root, the user's checkout, as without git.
+   */
+  worktree: boolean;
   body: string;
   source: "built-in" | "workspace";
 }
@@ -60,7 +65,7 @@ export const PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "de
 export const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]{0,199}$/;
 export const MAX_PERSONA_BYTES = 256 * 1024;
 
-const FIELDS = ["label", "canRequest", "model", "permissionMode", "allowedTools", "agent"] as const;
+const FIELDS = ["label", "canRequest", "model", "permissionMode", "allowedTools", "agent", "worktree"] as const;
 type Field = (typeof FIELDS)[number];
 /** The dashed spellings older templates used. */
 const ALIASES: Record<string, Field> = { "can-request": "canRequest", "permission-mode": "permissionMode", "allowed-tools": "allowedTools" };
@@ -152,6 +157,8 @@ export function checkPersona(name: string, source: string, origin: Persona["sour
   // The CLI takes them as one comma-separated argument: a comma inside one would split it.
   for (const t of allowedTools) if (t.includes(",")) errors.push(`allowedTools holds "${t}"; a tool pattern cannot contain a comma`);
   const agent = text("agent", raw.agent, errors) ?? "claude";
+  if (raw.worktree !== undefined && raw.worktree !== null && typeof raw.worktree !== "boolean") errors.push(`worktree must be true or false, got ${JSON.stringify(raw.worktree)}`);
+  const worktree = raw.worktree !== false;
   if (!agents.includes(agent)) errors.push(`unknown agent "${agent}" (known agents: ${agents.join(", ")})`);
   const { body } = parsed;
   if (!body.trim()) warnings.push("the template body is empty: its agent would get no instructions");
@@ -159,7 +166,7 @@ export function checkPersona(name: string, source: string, origin: Persona["sour
   if (unknown.length) warnings.push(`unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `{{${k}}}`).join(", ")} (left as written)`);
   if (errors.length) return { errors, warnings };
   return {
-    persona: { name, label: label ?? name, canRequest, model, permissionMode, allowedTools, agent, declaredAgent: text("agent", raw.agent, []), body, source: origin },
+    persona: { name, label: label ?? name, canRequest, model, permissionMode, allowedTools, agent, declaredAgent: text("agent", raw.agent, []), worktree, body, source: origin },
     errors,
     warnings,
   };

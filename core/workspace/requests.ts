@@ -12,7 +12,7 @@ import { crashPoint } from "../base/crash";
 import { fileIdentity, lstatOrUndefined, writeFileAtomic } from "../base/fsx";
 import { MAX_TEXT_BYTES, describeReadError, readText, readTextOrWhy, sizeText } from "../base/read-text";
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
-import { type Persona, personasDir, renderPersona } from "./personas";
+import { type Persona, type RenderContext, personasDir, renderPersona } from "./personas";
 import { LIVE_STATUSES, type SessionRecord, newSessionRecord, readSession, writeSession, writeTracker } from "./session";
 import { teamManager } from "./store";
 import { taskBlock } from "./tasks";
@@ -199,6 +199,8 @@ export function finishSession(
   persona: Persona,
   personas: Map<string, Persona>,
   goal: string,
+  /** Where it will work, when it gets a git worktree (its persona text names it). */
+  extra: Pick<RenderContext, "workplace"> = {},
 ): SessionRecord {
   const claimed = join(sessionDir, CLAIMED_REQUEST);
   const target = join(sessionDir, "instructions.md");
@@ -234,6 +236,7 @@ export function finishSession(
       requestedBy,
       personas,
       manager: teamManager(workspace),
+      ...extra,
     }),
   );
   crashPoint("claim:laid-out");

@@ -69,8 +69,8 @@ export function rosterEntry(rec: SessionRecord, label: string, archived: boolean
     model: rec.model ?? model ?? null,
     dir: archived ? archiveDirName(rec.id) : rec.id,
     archived,
-    // Worktrees record the session's branch in session.json; shown once there is one.
-    branch: (rec as SessionRecord & { branch?: string | null }).branch ?? null,
+    // Shown once a session has a worktree (and so a branch of its own).
+    branch: typeof rec.git?.branch === "string" ? rec.git.branch : null,
   };
 }
 

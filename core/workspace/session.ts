@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { readJson, writeJsonAtomic } from "../base/fsx";
 import { type ReadError, describeReadError, readTextOrWhy } from "../base/read-text";
+import type { SessionGit } from "../git/integrate";
 
 export const STATUSES = [
   "pending",
@@ -75,6 +76,8 @@ export interface SessionRecord {
   /** The agent CLI (runner name) and model of its latest run, recorded at spawn. */
   agent?: string | null;
   model?: string | null;
+  /** Its git worktree and branch, and where the branch's merge into the team branch stands. */
+  git?: SessionGit | null;
 }
 
 export function newSessionRecord(fields: Pick<SessionRecord, "id" | "persona" | "name"> & Partial<SessionRecord>): SessionRecord {
