@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../core/base/errors";
-import { jsonLines, plural, writeStdout } from "../core/views/format";
+import { jsonLines, plural, writeStdout } from "../core/base/format";
 import { listJson, listedEntries, matchesFilter, rowsFor } from "../core/views/listing";
 import { WORKSPACE_ENV, requireWorkspace, resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";

@@ -4,7 +4,7 @@ import { UserError } from "../core/base/errors";
 import { banner, log } from "../core/cli/output";
 import { createEmitter, createWarn } from "../core/supervisor/events";
 import { DEMO_GOAL, SLOW_PACE, newDemoWorkspace, runDemo, selfCommand, shellQuote } from "../core/team/demo";
-import { formatCost } from "../core/views/format";
+import { formatCost } from "../core/base/format";
 
 export default defineCommand({
   meta: { name: "demo", description: "Watch a whole team lifecycle with simulated agents (no API key needed), in a temp workspace" },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { type Check, runDoctor } from "../core/team/doctor";
 import { UserError } from "../core/base/errors";
 import { paint } from "../core/cli/output";
-import { plural } from "../core/views/format";
+import { plural } from "../core/base/format";
 import { resolveWorkspace } from "../core/workspace/paths";
 import { jsonArg, sharedArgs } from "./_shared";
 

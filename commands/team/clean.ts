@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { paint } from "../../core/cli/output";
 import { cleanWorkspace } from "../../core/team/clean";
-import { plural } from "../../core/views/format";
+import { plural } from "../../core/base/format";
 import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";
 

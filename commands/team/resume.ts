@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { plural } from "../../core/views/format";
+import { plural } from "../../core/base/format";
 import { resumeTeam } from "../../core/team/resume";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";

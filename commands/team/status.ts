@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { jsonDocument, writeStdout } from "../../core/views/format";
+import { jsonDocument, writeStdout } from "../../core/base/format";
 import { teamSnapshot } from "../../core/views/status";
 import { requireWorkspace, resolveWorkspace } from "../../core/workspace/paths";
 import { allTeamsArg, jsonArg, sharedArgs } from "../_shared";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../core/base/errors";
 import { paint } from "../../core/cli/output";
-import { plural } from "../../core/views/format";
+import { plural } from "../../core/base/format";
 import { nothingStopped, stopTeam } from "../../core/team/stop";
 import { resolveWorkspace } from "../../core/workspace/paths";
 import { jsonArg, sharedArgs } from "../_shared";

@@ -9,7 +9,7 @@
 import { type ConsolaInstance, type LogObject, createConsola } from "consola";
 import { box, colors } from "consola/utils";
 import { wantColor } from "../base/ansi";
-import { clock } from "../views/format";
+import { clock } from "../base/format";
 import type { SessionStatus } from "../workspace/session";
 
 export { wantColor };

@@ -1,5 +1,5 @@
 import { createLog, log } from "../cli/output";
-import { formatBudget, formatCost, formatDuration, plural } from "../views/format";
+import { formatBudget, formatCost, formatDuration, plural } from "../base/format";
 
 export type EventName =
   | "started"

@@ -4,7 +4,7 @@
  * Where a thing cannot be told from outside (a CLI with no way to ask whether it is logged in)
  * it says "unknown" rather than guessing.
  */
-import { plural } from "../views/format";
+import { plural } from "../base/format";
 import { readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";

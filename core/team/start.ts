@@ -1,4 +1,4 @@
-import { plural } from "../views/format";
+import { plural } from "../base/format";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";

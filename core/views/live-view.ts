@@ -1,4 +1,4 @@
-import { stripAnsi, visibleLength } from "./format";
+import { stripAnsi, visibleLength } from "../base/format";
 import { type WatchHandle, watchTree } from "../base/watch";
 
 /**

@@ -6,7 +6,7 @@
  * that also notices the dir being archived (renamed to `<id>-completed`) under us.
  */
 import { type Paint, PLAIN } from "../cli/output";
-import { formatTokens, plural } from "./format";
+import { formatTokens, plural } from "../base/format";
 import { isAbsolute, join, relative } from "node:path";
 import { type AgentLogEntry, AgentLogReader, type LogDialect, assistantError, classifyFailure, parseResult } from "../agents/agentlog";
 import { dialectFor } from "../agents/index";

@@ -5,7 +5,7 @@
 import { reportsTokensOnly } from "../agents/index";
 import type { Paint } from "../cli/output";
 import type { SessionRow } from "./listing";
-import { formatBudget, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "./format";
+import { formatBudget, formatCost, formatDuration, formatTime, formatTokens, plural, table } from "../base/format";
 import type { StatusRow, TeamSnapshot } from "./status";
 
 function statusText(row: SessionRow, p: Paint): string {

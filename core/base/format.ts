@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { stripAnsi } from "../base/ansi";
+import { stripAnsi } from "./ansi";
 import type { Paint } from "../cli/output";
 
 export { stripAnsi };
