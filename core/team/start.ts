@@ -2,16 +2,15 @@ import { plural } from "../base/format";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { UserError } from "../base/errors";
-import { fileIdentity, writeFileAtomic } from "../base/fsx";
 import { inTeam, readTeam, teamDone, writeTeam } from "../workspace/team-file";
 import { isOurProcess } from "../processes/proc";
 import { checkIsolation, prepareIsolation, workplaces } from "./isolation";
 import { writeFirstInstructions } from "../workspace/instructions";
-import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor, renderPersona } from "../workspace/personas";
+import { MODEL_RE, type Persona, type Teammate, loadPersonas, modelFor } from "../workspace/personas";
+import { layOutSessionFiles } from "../workspace/layout";
 import { writeRosterFromDisk } from "../workspace/roster";
-import { type SessionRecord, isLiveStatus, newSessionRecord, writeSession, writeTracker } from "../workspace/session";
+import { type SessionRecord, isLiveStatus, newSessionRecord, writeSession } from "../workspace/session";
 import { MANAGER_PERSONA, readAllSessions, teamManager } from "../workspace/store";
-import { taskBlock } from "../workspace/tasks";
 import { allocateSessionDir, ensureWorkspace, projectRoot } from "../workspace/paths";
 
 export const MAX_TEAM_MEMBERS = 20;
@@ -128,27 +127,18 @@ function layOutSession(workspace: string, at: { id: string; dir: string }, m: Me
   const { id, dir: path } = at;
   writeFirstInstructions(path, m.from, m.instructions);
   const title = taskTitle(m.firstTask);
-  const more = title !== m.firstTask.trim() ? "The whole of it is in instructions.md." : "";
-  writeFileAtomic(join(path, "tasks.md"), `# Tasks for ${id}\n\n${taskBlock(title, "pending", more)}`);
-  writeTracker(path, { instructionsOffset: 0 });
-  writeFileAtomic(
-    join(path, "persona-instructions.md"),
-    renderPersona(persona, {
-      sessionId: id,
-      sessionDir: path,
-      workspace,
-      projectRoot: projectRoot(workspace),
-      name: m.name,
-      goal: m.goal,
-      requestedBy: m.requestedBy,
-      personas,
-      manager: team.manager,
-      teammates: team.teammates,
-      workplace: team.workplace?.(id, persona),
-    }),
-  );
-  // One pending task, counted as the orchestrator would count it (see SessionRecord.tasksKey).
-  const tasks = { tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(path, "tasks.md")) };
+  const note = title !== m.firstTask.trim() ? "The whole of it is in instructions.md." : "";
+  const tasks = layOutSessionFiles(path, id, { title, note }, persona, {
+    workspace,
+    projectRoot: projectRoot(workspace),
+    name: m.name,
+    goal: m.goal,
+    requestedBy: m.requestedBy,
+    personas,
+    manager: team.manager,
+    teammates: team.teammates,
+    workplace: team.workplace?.(id, persona),
+  });
   writeSession(path, newSessionRecord({ id, persona: m.persona, name: m.name, requestedBy: m.requestedBy, ...tasks }));
 }
 

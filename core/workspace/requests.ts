@@ -9,13 +9,13 @@ import { accessSync, constants, lstatSync, mkdirSync, readdirSync, renameSync, r
 import { join } from "node:path";
 import { timings } from "../base/config";
 import { crashPoint } from "../base/crash";
-import { fileIdentity, lstatOrUndefined, writeFileAtomic } from "../base/fsx";
+import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
 import { MAX_TEXT_BYTES, describeReadError, readText, readTextOrWhy, sizeText } from "../base/read-text";
 import { firstLine, instructionsAuthor, instructionsBlock } from "./instructions";
-import { type Persona, type RenderContext, personasDir, renderPersona } from "./personas";
-import { LIVE_STATUSES, type SessionRecord, newSessionRecord, readSession, writeSession, writeTracker } from "./session";
+import { layOutSessionFiles } from "./layout";
+import { type Persona, type RenderContext, personasDir } from "./personas";
+import { LIVE_STATUSES, type SessionRecord, newSessionRecord, readSession, writeSession } from "./session";
 import { teamManager } from "./store";
-import { taskBlock } from "./tasks";
 import { REQUEST_NAME_RE, allocateSessionDir, parseSessionId, projectRoot } from "./paths";
 
 /**
@@ -219,28 +219,17 @@ export function finishSession(
   moveRequestFiles(sessionDir);
   const requestedBy = requesterOf(text);
   const summary = firstLine(text) || `Work requested by ${requestedBy ?? "a teammate"}`;
-  writeFileAtomic(
-    join(sessionDir, "tasks.md"),
-    `# Tasks for ${rec.id}\n\n${taskBlock(summary, "pending", "See instructions.md for the full request.")}`,
-  );
-  writeTracker(sessionDir, { instructionsOffset: 0 });
-  writeFileAtomic(
-    join(sessionDir, "persona-instructions.md"),
-    renderPersona(persona, {
-      sessionId: rec.id,
-      sessionDir,
-      workspace,
-      projectRoot: projectRoot(workspace),
-      name: rec.name,
-      goal,
-      requestedBy,
-      personas,
-      manager: teamManager(workspace),
-      ...extra,
-    }),
-  );
+  const tasks = layOutSessionFiles(sessionDir, rec.id, { title: summary, note: "See instructions.md for the full request." }, persona, {
+    workspace,
+    projectRoot: projectRoot(workspace),
+    name: rec.name,
+    goal,
+    requestedBy,
+    personas,
+    manager: teamManager(workspace),
+    ...extra,
+  });
   crashPoint("claim:laid-out");
-  const tasks = { tasksDone: 0, tasksTotal: 1, tasksKey: fileIdentity(join(sessionDir, "tasks.md")) };
   const done: SessionRecord = { ...rec, request: null, requestedBy, ...tasks };
   writeSession(sessionDir, done);
   // Its text is in the session's instructions.md now; anything else left (a name taken in both
