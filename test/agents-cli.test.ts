@@ -84,6 +84,10 @@ describe("codex argv", () => {
     const inWorktree = codexArgv(turn(sb, "intern", { cwd: join(sb.root, "..", "worktree") }));
     expect(inWorktree).toContain(`--add-dir=${sb.workspace}`);
     expect(codexArgv(turn(sb, "intern"))).not.toContain(`--add-dir=${sb.workspace}`);
+    // In a worktree its commits go to the repository's git dir: writable too.
+    const gitDir = join(sb.root, ".git");
+    expect(codexArgv(turn(sb, "intern", { cwd: join(sb.root, "..", "worktree"), gitDir }))).toContain(`--add-dir=${gitDir}`);
+    expect(codexArgv(turn(sb, "intern", { gitDir, skipPermissions: true })).some((a) => a.startsWith("--add-dir"))).toBe(false);
   });
 
   test("permission modes map to sandboxes, safe by default", () => {

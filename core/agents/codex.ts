@@ -48,6 +48,8 @@ export function codexArgv(turn: AgentTurn): string[] {
   else if (sandbox) argv.push(`--sandbox=${sandbox}`);
   // In a worktree the workspace (session dirs, requests) is not under the working dir.
   if (!turn.skipPermissions && sandbox === "workspace-write" && workspaceOutside(turn.cwd, turn.workspace)) argv.push(`--add-dir=${turn.workspace}`);
+  // In a worktree its commits are written to the repository's git dir, outside the sandbox.
+  if (!turn.skipPermissions && sandbox === "workspace-write" && turn.gitDir) argv.push(`--add-dir=${turn.gitDir}`);
   const resume = !turn.first && turn.agentSessionId;
   if (!resume) argv.push("-c", `developer_instructions=${tomlString(personaText(turn.personaInstructionsPath))}`);
   else argv.push("resume", turn.agentSessionId!);

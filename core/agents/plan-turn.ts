@@ -69,6 +69,8 @@ export interface PlanTurnInput {
   projectRoot: string;
   /** Where the agent runs (the project root, or the session's worktree). */
   cwd: string;
+  /** The repository's shared git dir, when it runs in a worktree. */
+  gitDir?: string;
   dir: string;
   rec: SessionRecord;
   persona: Persona;
@@ -94,6 +96,7 @@ export function planTurn(o: PlanTurnInput): TurnPlan {
     workspace: o.workspace,
     projectRoot: o.projectRoot,
     cwd: o.cwd,
+    ...(o.gitDir ? { gitDir: o.gitDir } : {}),
     persona: o.persona,
     agentSessionId: plan.agentSessionId,
     first: plan.first,

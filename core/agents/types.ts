@@ -9,6 +9,11 @@ export interface AgentTurn {
   projectRoot: string;
   /** Where the agent runs (the project root, or the session's git worktree). */
   cwd: string;
+  /**
+   * Outside `cwd`, where its work must be written too: a worktree's commits land in the
+   * repository's shared git dir (a sandboxing CLI must be told it may write there).
+   */
+  gitDir?: string;
   persona: Persona;
   /**
    * The agent CLI's conversation id, fixed for the session's life. For a runner that chooses it

@@ -3,7 +3,8 @@
  * crashed supervisor left, and recording how one ended. Part of the actuator (actuate.ts lends it
  * its record keeping): it carries out reconcile()'s spawn, adopt and exit actions, deciding nothing.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { readText } from "../base/read-text";
 import { planTurn } from "../agents/plan-turn";
 import { agentPath } from "../agents/self";
 import { crashPoint } from "../base/crash";
@@ -67,6 +68,7 @@ export class AgentRuns {
         workspace: this.h.workspace,
         projectRoot: root,
         cwd: where?.cwd ?? root,
+        gitDir: where ? sharedGitDir(where.worktree) : undefined,
         dir,
         rec,
         persona,
@@ -168,4 +170,10 @@ export class AgentRuns {
       this.h.emit("failed", { ...this.h.who(rec0), reason: next.reason });
     }
   }
+}
+
+/** A worktree's `.git` file names `<common git dir>/worktrees/<id>`: the repository's git dir. */
+function sharedGitDir(worktree: string): string | undefined {
+  const m = /^gitdir:\s*(.+)$/m.exec(readText(join(worktree, ".git"), 4096) ?? "");
+  return m ? dirname(dirname(m[1]!.trim())) : undefined;
 }
