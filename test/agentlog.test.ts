@@ -169,7 +169,7 @@ describe("failures", () => {
     expect(s.authFailure).toBe(s.failure!.reason);
     expect(s.authFailure).toContain("/login");
     expect(s.authFailure).toContain("ANTHROPIC_API_KEY");
-    expect(s.authFailure).toContain("claude-wrapper orchestrate");
+    expect(s.authFailure).toContain("claude-wrapper retry");
   });
 
   test("the auth failure is found from the result text alone, and from the assistant error alone", () => {
