@@ -4,10 +4,10 @@
  * running orchestrator, kill -9 leftovers. Waits are bounded polls of real state.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Sandbox, cliArgv, orchestratorPool, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
+import { type Sandbox, cliArgv, orchestratorPool, processAlive, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
 
 setDefaultTimeout(90_000);
 
@@ -34,14 +34,7 @@ function request(persona: string, name: string, text = "Do the thing") {
   writeFileSync(join(dir, "instructions.md"), `## Instructions from user\n\n${text}\n`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 /** `orchestrate` started raw (not through the pool): several at once, exit codes compared. */
 function rawOrchestrate() {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type OrchestratorProc, type Sandbox, orchestratorPool, processesOfWorkspace, waitFor } from "./helpers";
-import { checkoutState, git, gitSandbox, recordOf, startGitTeam, worktreeNames } from "./helpers-git-team";
+import { checkoutState, git, gitSandbox, recordOf, resolveConflictBy, startGitTeam, worktreeNames } from "./helpers-git-team";
 
 setDefaultTimeout(60_000);
 
@@ -34,13 +34,7 @@ function behave(s: Sandbox): void {
   const done = `"$CLAUDE_WRAPPER_WORKSPACE/.mark-e1-done"`;
   s.behave(
     "software-engineer",
-    `if grep -q "could not be merged" "$dir/instructions.md"; then
-  b=$(grep -o 'git merge claude-wrapper/[0-9]*' "$dir/instructions.md" | head -n1 | cut -d' ' -f3)
-  git merge -q "$b" >/dev/null 2>&1
-  printf 'line one\\nRESOLVED\\nline three\\n' > a.txt
-  git add -A && git commit -q --no-edit
-  complete_all_tasks; result 0.02; exit 0
-fi
+    `${resolveConflictBy("line one\\nRESOLVED\\nline three\\n")}
 if [ "$name" = "engineer-1" ]; then
   edit_file a.txt "$(printf 'line one\\nONE\\nline three')"
   complete_all_tasks; touch ${done}; result 0.02; exit 0

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync,
 import { join } from "node:path";
 import { checkPersona, loadPersonas } from "../core/workspace/personas";
 import { type Sandbox, fakeCalls, orchestratorPool, run, sandbox, sessionByName, waitFor } from "./helpers";
-import { checkoutState, git, gitSandbox, inotifyWatches, managerWaitsFor, ourBranches, recordOf, startGitTeam, worktreeNames } from "./helpers-git-team";
+import { checkoutState, git, gitSandbox, inotifyWatches, managerWaitsFor, ourBranches, recordOf, resolveConflictBy, startGitTeam, worktreeNames } from "./helpers-git-team";
 
 setDefaultTimeout(60_000);
 
@@ -144,13 +144,7 @@ complete_all_tasks; touch ${mark("e1-done")}; result 0.02`,
     s.behave("engineer-1", `edit_file a.txt "$(printf 'line one\\nONE\\nline three')"\ncommit_all "one"\ncomplete_all_tasks; touch ${mark("e1-done")}; result 0.02`);
     s.behave(
       "engineer-2",
-      `if grep -q "could not be merged" "$dir/instructions.md"; then
-  b=$(grep -o 'git merge claude-wrapper/[0-9]*' "$dir/instructions.md" | head -n1 | cut -d' ' -f3)
-  git merge -q "$b" >/dev/null 2>&1
-  printf 'line one\\nONE and TWO\\nline three\\n' > a.txt
-  git add -A && git commit -q --no-edit
-  complete_all_tasks; result 0.02; exit 0
-fi
+      `${resolveConflictBy("line one\\nONE and TWO\\nline three\\n")}
 ${waitMark("e1-done")}
 edit_file a.txt "$(printf 'line one\\nTWO\\nline three')"
 commit_all "two"

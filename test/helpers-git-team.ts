@@ -94,3 +94,17 @@ export function inotifyWatches(pid: number): number {
 export function managerWaitsFor(n: number): string {
   return `[ "$(grep -c 'completed all its tasks' "$dir/instructions.md")" -ge ${n} ] && complete_all_tasks; result 0.01`;
 }
+
+/**
+ * A fake agent's answer to being sent back with a merge conflict, as its instructions say: merge
+ * the team branch into its own, settle the conflicted file with `text`, commit, complete.
+ */
+export function resolveConflictBy(text: string): string {
+  return `if grep -q "could not be merged" "$dir/instructions.md"; then
+  b=$(grep -o 'git merge claude-wrapper/[0-9]*' "$dir/instructions.md" | head -n1 | cut -d' ' -f3)
+  git merge -q "$b" >/dev/null 2>&1
+  printf '${text}' > a.txt
+  git add -A && git commit -q --no-edit
+  complete_all_tasks; result 0.02; exit 0
+fi`;
+}

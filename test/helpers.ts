@@ -193,6 +193,16 @@ export function archiveDirs(workspace: string, persona?: string): string[] {
   return names.filter((n) => n.endsWith("-completed") && (!persona || n.startsWith(`${persona}-`))).sort();
 }
 
+/** Alive and not a zombie (a zombie has finished: only its reaping is pending). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** Live PIDs whose environment names this workspace (to prove nothing was orphaned). */
 export function processesOfWorkspace(workspace: string): number[] {
   const out: number[] = [];

@@ -6,23 +6,13 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Sandbox, fakeCalls, orchestratorPool, readJsonFile, run, sandbox, sessionByName, waitFor } from "./helpers";
+import { type Sandbox, fakeCalls, orchestratorPool, processAlive, readJsonFile, run, sandbox, sessionByName, waitFor } from "./helpers";
 
 setDefaultTimeout(90_000);
 
 let sb: Sandbox;
 const pool = orchestratorPool();
 afterEach(() => pool.teardown(sb));
-
-/** Alive and not a zombie (a zombie has finished; only its reaping is pending). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const byName = (name: string) => sessionByName(sb.workspace, name)!;
 const rec = (name: string) => readJsonFile(join(byName(name), "session.json"));
