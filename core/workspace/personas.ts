@@ -1,6 +1,5 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
 import engineeringManager from "../../personas/engineering-manager.md" with { type: "text" };
 import intern from "../../personas/intern.md" with { type: "text" };
 import softwareEngineer from "../../personas/software-engineer.md" with { type: "text" };
@@ -84,17 +83,38 @@ export function splitFrontmatter(text: string): { yaml: string | undefined; body
   return { yaml: rest.slice(0, m.index), body: rest.slice(m.index + m[0].length) };
 }
 
-/** Frontmatter as a plain object (YAML through the `yaml` library), or the first parse error. */
+/**
+ * Frontmatter as a plain object, or the first parse error. Parsed by the runtime's YAML parser
+ * (native: every listing loads the personas, and the `yaml` package costs ~15 ms to load); a text
+ * it refuses, or one repeating a key (which it would let the last one win), is read again by the
+ * `yaml` package for an error that says where.
+ */
 export function parseFrontmatter(text: string): { data: Record<string, unknown>; body: string } {
   const { yaml, body } = splitFrontmatter(text);
   if (yaml === undefined || !yaml.trim()) return { data: {}, body };
-  const doc = parseDocument(yaml, { uniqueKeys: true, prettyErrors: true });
-  const err = doc.errors[0] ?? doc.warnings[0];
-  if (err) throw new Error(`frontmatter is not valid YAML: ${err.message.split("\n")[0]}`);
-  const data = doc.toJS({ maxAliasCount: 50 }) as unknown;
+  let data: unknown;
+  try {
+    data = repeatsKey(yaml) ? explainYaml(yaml) : Bun.YAML.parse(yaml);
+  } catch {
+    data = explainYaml(yaml);
+  }
   if (data === null || data === undefined) return { data: {}, body };
   if (typeof data !== "object" || Array.isArray(data)) throw new Error("frontmatter must be `key: value` lines (a YAML mapping)");
   return { data: data as Record<string, unknown>, body };
+}
+
+function repeatsKey(yaml: string): boolean {
+  const keys = [...yaml.matchAll(/^([A-Za-z_][\w-]*)\s*:/gm)].map((m) => m[1]);
+  return new Set(keys).size !== keys.length;
+}
+
+/** The `yaml` package's reading: its first error (with the line), else the document. */
+function explainYaml(yaml: string): unknown {
+  const { parseDocument } = require("yaml") as typeof import("yaml");
+  const doc = parseDocument(yaml, { uniqueKeys: true, prettyErrors: true });
+  const err = doc.errors[0] ?? doc.warnings[0];
+  if (err) throw new Error(`frontmatter is not valid YAML: ${err.message.split("\n")[0]}`);
+  return doc.toJS({ maxAliasCount: 50 });
 }
 
 /** A list field: a YAML list of names, or one line of names separated by commas or spaces. */
