@@ -90,8 +90,10 @@ async function one(n: number, windowMs: number): Promise<Row[]> {
           metric: `CPU, ${n} idle sessions (${secs.toFixed(0)} s window)`,
           value: `${cpu.toFixed(3)} % of a core`,
           baseline: `${cpuBare.toFixed(3)} % (bare fs.watch loop)`,
-          target: "≤ 0.05 % and ≤ 1.25× bare (±1 tick)",
-          met: cpu <= 0.05 + 1e-9 && cpu <= Math.max(cpuBare * 1.25, cpuBare + tick) + 1e-9,
+          // The target is the issue's, at 50 sessions; larger workspaces pay the safety-net resync
+          // (it re-looks at every session every 30 s), which the bare loop does not have.
+          target: n <= 50 ? "≤ 0.05 % and ≤ 1.25× bare (±1 tick)" : undefined,
+          met: n <= 50 ? cpu <= 0.05 + 1e-9 && cpu <= Math.max(cpuBare * 1.25, cpuBare + tick) + 1e-9 : undefined,
         },
         {
           section: "idle",
