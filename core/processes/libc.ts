@@ -5,7 +5,6 @@
  * O_CLOEXEC, so agents never inherit it), and madvise(2), to hand an idle process's code pages
  * back to the system.
  */
-import { dlopen, FFIType } from "bun:ffi";
 import { readFileSync } from "node:fs";
 
 const LOCK_EX = 2;
@@ -21,6 +20,8 @@ let libc: Libc | null | undefined;
 
 function load(): Libc | null {
   if (libc !== undefined) return libc;
+  // Loaded on first use: bun:ffi costs every command that only reads a few ms to load.
+  const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
   const names = process.platform === "darwin" ? ["libSystem.B.dylib", "libc.dylib"] : ["libc.so.6", "libc.so"];
   for (const name of names) {
     try {
