@@ -22,7 +22,7 @@ function load(): Libc | null {
   if (libc !== undefined) return libc;
   // Loaded on first use: bun:ffi costs every command that only reads a few ms to load.
   const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-  const names = process.platform === "darwin" ? ["libSystem.B.dylib", "libc.dylib"] : ["libc.so.6", "libc.so"];
+  const names = process.platform === "darwin" ? ["/usr/lib/libSystem.B.dylib", "libc.dylib"] : ["libc.so.6", "libc.so"];
   for (const name of names) {
     try {
       const lib = dlopen(name, {
