@@ -171,18 +171,18 @@ export class Actuator {
         this.completing.set(a.session, w.now);
         return;
       case "complete":
-        return this.inBackground(a.session, () => this.complete(a.session, a.pid, a.fields));
+        return this.inBackground(a, () => this.complete(a.session, a.pid, a.fields));
       case "archive":
-        return this.inBackground(a.session, () => this.archive(this.current(a.session)));
+        return this.inBackground(a, () => this.archive(this.current(a.session)));
       case "stop-agent":
-        return this.inBackground(a.session, async () => {
+        return this.inBackground(a, async () => {
           await stopGroup(a.pid, this.o.timings.stopGraceMs);
           this.procs.forget(a.session);
           this.update(a.session, { pid: null, pidStartTime: null });
           this.o.emit("stopped", { ...this.who(this.current(a.session)), pid: a.pid, reason: a.reason });
         });
       case "stop-vanished":
-        return this.inBackground(a.session, async () => {
+        return this.inBackground(a, async () => {
           this.o.warn(`${a.session}: its session dir was removed; stopping its agent (PID ${a.pid})`);
           await stopGroup(a.pid, this.o.timings.stopGraceMs);
           this.procs.forget(a.session);
@@ -191,7 +191,7 @@ export class Actuator {
       case "resume":
         return this.resume(a.session);
       case "notify-failed":
-        return this.inBackground(a.session, async () => {
+        return this.inBackground(a, async () => {
           const undelivered = await notifyRequester(this.ws, this.current(a.session), "failed");
           if (undelivered) this.sayOnce(`undelivered:${a.session}:failed`, undelivered, () => this.o.warn(undelivered));
           this.update(a.session, { notified: true });
@@ -208,14 +208,14 @@ export class Actuator {
       case "wake-at":
         return this.o.wakeAt(a.at);
       case "prepare-worktree":
-        return this.inBackground(a.session, () => this.git.prepare(a.session), a.type);
+        return this.inBackground(a, () => this.git.prepare(a.session));
       case "end-turn":
-        return this.inBackground(a.session, () => this.turnEnded(a.session, a.pid, a.fields), a.type);
+        return this.inBackground(a, () => this.turnEnded(a.session, a.pid, a.fields));
       case "merge":
         // Marked before the work starts: the next pass (maybe in this very tick) sees it in flight.
         this.git.merging = a.session;
         return this.inBackground(
-          a.session,
+          a,
           async () => {
             try {
               await this.turnEnded(a.session, null, a.fields);
@@ -224,7 +224,6 @@ export class Actuator {
               this.git.merging = undefined;
             }
           },
-          a.type,
         );
       case "reopen":
         return this.git.reopen(a.session);
@@ -264,13 +263,14 @@ export class Actuator {
   }
 
   /** Slow work (stopping an agent, git) runs beside the loop; the session is left alone meanwhile. */
-  private inBackground(id: string, work: () => Promise<void>, what: Action["type"] = "archive"): void {
+  private inBackground(a: Extract<Action, { session: string }>, work: () => Promise<void>): void {
+    const id = a.session;
     this.busy.add(id);
     work()
       .then(() => {
         if (this.faults.delete(id)) this.clearFault(id);
       })
-      .catch((err) => this.fault({ type: what, session: id } as Action, err))
+      .catch((err) => this.fault(a, err))
       .finally(() => {
         this.busy.delete(id);
         this.observer.dirty.add(id);
