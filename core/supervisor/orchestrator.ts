@@ -12,7 +12,7 @@ import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { pageOutExecutable } from "../processes/libc";
 import { isOurProcess, stopGroup } from "../processes/proc";
-import { type WorkspaceLock, liveOrchestrator, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
+import { type WorkspaceLock, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
 import { ROSTER_FILE, projectRoot } from "../workspace/paths";
 import { readTeam } from "../workspace/team-file";
 import { loadPersonas } from "../workspace/personas";
@@ -113,9 +113,10 @@ export class Orchestrator {
     });
     this.startResync();
     this.opts.emit("started", { pid: process.pid, workspace: this.ws, maxAgents: this.opts.maxAgents || undefined, budgetUsd: this.opts.budgetUsd || undefined });
-    const paused = readAllSessions(this.ws).filter((s) => s.rec.status === "stopped").length;
-    if (paused) this.opts.warn(`${paused} stopped session(s) stay paused: \`claude-wrapper team resume\` continues them`);
     await this.pass();
+    // Read by the first pass already: what it left stopped stays so until a person says.
+    const paused = this.observer.records().filter((r) => r.status === "stopped").length;
+    if (paused) this.opts.warn(`${paused} stopped session(s) stay paused: \`claude-wrapper team resume\` continues them`);
   }
 
   /**
@@ -289,7 +290,7 @@ export class Orchestrator {
     );
     for (const id of paused.marked) this.opts.emit("stopped", { session: id, pid: victims.get(id)?.pid });
     this.opts.emit("stopped", { pid: process.pid });
-    if (liveOrchestrator(this.ws)?.pid === process.pid) removeOrchestratorPid(this.ws, process.pid);
+    removeOrchestratorPid(this.ws, process.pid);
     this.lock?.release();
   }
 }
