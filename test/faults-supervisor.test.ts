@@ -7,7 +7,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Sandbox, cliArgv, orchestratorPool, processAlive, processesOfWorkspace, readJsonFile, run, sandbox, sessionByName, sessionDirs, waitFor } from "./helpers";
+import { type Sandbox, cliArgv, orchestratorPool, processAlive, processesOfWorkspace, readJsonFile, removeTree, run, sandbox, sessionByName, sessionDirs, waitFor, waitQuiet } from "./helpers";
 
 setDefaultTimeout(90_000);
 
@@ -160,10 +160,25 @@ describe("a filesystem error never ends the orchestrator", () => {
     await team();
     const o = start();
     const a = await o.waitEvent((e) => e.event === "spawned" && e.name === "manager", "manager running");
-    rmSync(sb.workspace, { recursive: true, force: true });
+    await removeTree(sb.workspace);
     expect(await o.proc.exited).toBe(1);
     expect(o.stderr()).toContain("removed or replaced");
     await waitFor("its agents stopped", () => !alive(a.pid));
+  });
+  test("the workspace lock removed by hand: noticed from its own event (no resync needed), exit 1 saying why", async () => {
+    setup({ CLAUDE_WRAPPER_RESYNC_MS: "600000" });
+    sb.behave("default", "result 0.01");
+    await team();
+    const o = start();
+    // Quiet first: both turns ended and recorded, so no other event brings the next pass.
+    await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager idle");
+    await o.waitEvent((e) => e.event === "idle" && e.name === "architect", "architect idle");
+    await waitFor("both recorded idle", () => rec("manager").status === "idle" && rec("architect").status === "idle");
+    await waitQuiet(o.proc.pid);
+    rmSync(join(sb.workspace, ".orchestrator.lock"));
+    const code = await Promise.race([o.proc.exited, Bun.sleep(30_000).then(() => "still running")]);
+    expect(code).toBe(1);
+    expect(o.stderr()).toMatch(/lock .* was removed or replaced/);
   });
 });
 

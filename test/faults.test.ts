@@ -14,6 +14,7 @@ import {
   orchestratorPool,
   processesOfWorkspace,
   readJsonFile,
+  removeTree,
   run,
   sandbox,
   sessionByName,
@@ -418,9 +419,9 @@ describe("faults: bad input", () => {
     const o = start();
     await o.waitEvent((e) => e.event === "idle" && e.name === "manager", "manager idle");
     const arch = await o.waitEvent((e) => e.event === "spawned" && e.name === "architect", "architect running");
-    rmSync(join(sb.workspace, arch.session), { recursive: true, force: true });
+    await removeTree(join(sb.workspace, arch.session));
     const mgr = o.events.find((e) => e.event === "idle" && e.name === "manager")!.session;
-    rmSync(join(sb.workspace, mgr), { recursive: true, force: true });
+    await removeTree(join(sb.workspace, mgr));
     await waitFor("both reported", () => o.stderr().includes(arch.session) && o.stderr().includes(mgr));
     await waitFor("the deleted session's agent stopped", () => !processesOfWorkspace(sb.workspace).includes(arch.pid));
     sb.behave("intern", "result 0.01");

@@ -2,7 +2,7 @@
  * Test harness: real processes, real temp dirs, a fake `claude` first on PATH.
  * Nothing here mocks the filesystem or the clock; waits are bounded polls of real state.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -94,6 +94,17 @@ export async function run(sb: Pick<Sandbox, "root" | "env">, args: string[], opt
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/**
+ * Remove a tree for sure, as a person would: `rm -rf` again until it is gone. A removal racing
+ * live writers (agents, the orchestrator) can stop half done; Bun's `force` says nothing then.
+ */
+export async function removeTree(path: string): Promise<void> {
+  await waitFor(`${path} removed`, () => {
+    rmSync(path, { recursive: true, force: true });
+    return !existsSync(path);
+  });
 }
 
 /** Poll `check` until it returns a truthy value or `timeoutMs` passes (then throw with `what`). */
@@ -201,6 +212,25 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Wait until a process has used no CPU for `quietMs` (its utime + stime in /proc unchanged):
+ * for a test that must know no pass is running or about to run before it acts.
+ */
+export async function waitQuiet(pid: number, quietMs = 500): Promise<void> {
+  const cpu = () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  };
+  let last = cpu();
+  let since = Date.now();
+  await waitFor(`PID ${pid} quiet for ${quietMs} ms`, () => {
+    const now = cpu();
+    if (now !== last) [last, since] = [now, Date.now()];
+    return Date.now() - since >= quietMs;
+  }, 20_000, 50);
 }
 
 /** Live PIDs whose environment names this workspace (to prove nothing was orphaned). */

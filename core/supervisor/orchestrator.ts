@@ -12,7 +12,7 @@ import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { pageOutExecutable } from "../processes/libc";
 import { isOurProcess, stopGroup } from "../processes/proc";
-import { type WorkspaceLock, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
+import { LOCK_FILE, type WorkspaceLock, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
 import { ROSTER_FILE, projectRoot } from "../workspace/paths";
 import { readTeam } from "../workspace/team-file";
 import { loadPersonas } from "../workspace/personas";
@@ -156,7 +156,13 @@ export class Orchestrator {
         continue;
       }
       const top = rel.split(sep, 1)[0]!;
-      // Our own bookkeeping (the lock, pid and team files, temp files) is no news.
+      // The lock is never written after start: an event on it means it was removed or replaced,
+      // and the workspace may no longer be ours (an `rm -rf` that a writer left half done).
+      if (top === LOCK_FILE) {
+        news = true;
+        continue;
+      }
+      // Our own bookkeeping (pid and team files, temp files) is no news.
       if (top.startsWith(".") || IGNORED_TOP.has(top)) continue;
       if (top === "personas") this.observer.markPersonas();
       this.observer.dirty.add(top);
