@@ -4,7 +4,6 @@ import {
   constants,
   fdatasyncSync,
   fstatSync,
-  fsyncSync,
   ftruncateSync,
   lstatSync,
   openSync,
@@ -22,14 +21,16 @@ let tmpCounter = 0;
  * Write via a temp file in the same directory and rename over the target, so a reader sees the
  * old content or the new one, never half of either. The temp name starts with a dot so watchers
  * and listings that skip dotfiles never treat it as real.
+ *
+ * No fsync: the rename is atomic for every other process and survives our own crash (kill -9
+ * at any point), which is what a claim or a record must survive. An fsync only adds the power
+ * cut, which ends the agents too; it cost 1-3 ms a write, most of a request's reaction time.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   const fd = openSync(tmp, "w", 0o644);
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    // `durable: false` for files derived from others (a crash loses nothing they hold).
-    if (opts.durable !== false) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -10,6 +10,7 @@ import { requireAgentLogins } from "../agents/login";
 import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
 import { type WatchHandle, watchTree } from "../base/watch";
+import { EntryWatches } from "../base/watch-entries";
 import { pageOutExecutable } from "../processes/libc";
 import { isOurProcess, stopGroup } from "../processes/proc";
 import { LOCK_FILE, type WorkspaceLock, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
@@ -22,7 +23,7 @@ import type { Emit } from "./events";
 import { Observer } from "./observe";
 import { pauseSessions } from "./pause";
 import { ProcessTable } from "./procs";
-import { reconcile } from "./reconcile";
+import { type World, reconcile } from "./reconcile";
 import { sweepLeftovers } from "./sweep";
 
 export interface OrchestratorOptions {
@@ -50,7 +51,9 @@ export class Orchestrator {
   private lock: WorkspaceLock | undefined;
   private watcher: WatchHandle | undefined;
   private watchFailed = false;
-  private passTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Without coalescing: the workspace's top level and each request still being written. */
+  private readonly entries = new EntryWatches((path) => this.onPaths([path]));
+  private passTimer: ReturnType<typeof setImmediate> | undefined;
   private passRunning = false;
   private passAgain = false;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -176,18 +179,21 @@ export class Orchestrator {
     else this.schedule();
   }
 
-  /** Coalesce: one pass at a time, and one more if anything asked while it ran. */
-  schedule(delayMs = 1): void {
+  /**
+   * Coalesce: one pass at a time, and one more if anything asked while it ran. The pass runs
+   * once this turn's events are in (setImmediate), not on a timer: a 1 ms timer costs ~1.4 ms.
+   */
+  schedule(): void {
     if (this.stopping) return;
     if (this.passRunning) {
       this.passAgain = true;
       return;
     }
     if (this.passTimer) return;
-    this.passTimer = setTimeout(() => {
+    this.passTimer = setImmediate(() => {
       this.passTimer = undefined;
       void this.pass();
-    }, delayMs);
+    });
   }
 
   private wakeMeAt(at: number): void {
@@ -205,10 +211,11 @@ export class Orchestrator {
     if (this.stopping) return;
     this.passRunning = true;
     let acted = this.idleTimer === undefined;
+    let world: World | undefined;
     try {
       do {
         this.passAgain = false;
-        const world = this.observer.look(
+        world = this.observer.look(
           Date.now(),
           {
             busy: this.actuator.busy,
@@ -235,8 +242,10 @@ export class Orchestrator {
           await this.actuator.apply(action, world);
         }
       } while (this.passAgain && !this.stopping);
+      if (this.stopping) return;
       // The roster agents read: rewritten only when its text changes.
-      if (!this.stopping) this.actuator.writeRoster();
+      this.actuator.writeRoster();
+      this.watchEntries(world);
     } catch (err) {
       // A pass that cannot even look (the workspace unreadable): say so once, look again later.
       this.opts.warn(`cannot read the workspace: ${errorMessage(err)}; retrying`);
@@ -253,8 +262,20 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * The fast watches follow what the last pass saw: the top level always, and every request not
+   * yet ready (its instructions.md is still to come or to settle). A watch just added missed
+   * whatever came before it: one more look.
+   */
+  private watchEntries(world: World | undefined): void {
+    if (!world || world.workspaceLost) return;
+    const waiting = world.requests.filter((r) => r.state.kind === "waiting").map((r) => join(this.ws, r.dir));
+    if (this.entries.sync([this.ws, ...waiting])) this.schedule();
+  }
+
   private clearTimers(): void {
-    if (this.passTimer) clearTimeout(this.passTimer);
+    this.entries.close();
+    if (this.passTimer) clearImmediate(this.passTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);

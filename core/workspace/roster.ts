@@ -262,8 +262,7 @@ export function writeRoster(workspace: string, live: SessionRecord[], personas: 
   entries.push(...archived);
   const text = renderRoster(entries, { workspace, goal: team?.goal ?? "" });
   if (text === memo.text) return false;
-  // Derived from session.json files: no fsync (rewritten from them after a crash anyway).
-  writeFileAtomic(rosterPath(workspace), text, { durable: false });
+  writeFileAtomic(rosterPath(workspace), text);
   memo.text = text;
   return true;
 }
