@@ -13,7 +13,7 @@ import { agentsByEnvironment, isOurProcess } from "../processes/proc";
 import { instructionsPath } from "../workspace/instructions";
 import { listEntries } from "../workspace/paths";
 import { type Persona, type PersonaProblem, loadPersonaSet } from "../workspace/personas";
-import { CLAIMED_REQUEST, inspectRequest, liveNames } from "../workspace/requests";
+import { CLAIMED_REQUEST, type SettleLooks, inspectRequest, liveNames } from "../workspace/requests";
 import { type SessionRecord, isStandIn, readSession, readTracker } from "../workspace/session";
 import { MANAGER_PERSONA as MANAGER, readTeam } from "../workspace/team-file";
 import { type TaskSummary, readTasks } from "../workspace/tasks";
@@ -77,6 +77,8 @@ export class Observer {
   private readonly archivedCost = new Map<string, number>();
   /** When an entry that is not complete yet was first seen (see youngRecheck). */
   private readonly firstSeen = new Map<string, number>();
+  /** Each request's last look, for the settle rule (see inspectRequest). */
+  private readonly settleLooks: SettleLooks = new Map();
 
   constructor(
     private readonly ws: string,
@@ -235,7 +237,7 @@ export class Observer {
     const live = liveNames(sessions.map((s) => s.rec));
     for (const e of entries) {
       if (e.kind !== "request") continue;
-      let st = inspectRequest(this.ws, e, this.personas, now, live);
+      let st = inspectRequest(this.ws, e, this.personas, now, this.settleLooks, live);
       if (st.kind === "waiting" && !Number.isFinite(st.recheckAt)) {
         const at = this.youngRecheck(e.dir, now);
         young.add(e.dir);
@@ -244,6 +246,8 @@ export class Observer {
       requests.push({ dir: e.dir, persona: e.persona, name: e.name, state: st, reservedBy: reservations.get(e.dir), retryAt: requestFaults.get(e.dir) });
     }
     for (const dir of this.firstSeen.keys()) if (!young.has(dir)) this.firstSeen.delete(dir);
+    const asked = new Set(entries.filter((e) => e.kind === "request").map((e) => join(this.ws, e.dir, "instructions.md")));
+    for (const file of this.settleLooks.keys()) if (!asked.has(file)) this.settleLooks.delete(file);
     this.dirty.clear();
     return {
       ...limits,

@@ -153,7 +153,7 @@ function checkRequests(workspace: string, orchestratorLive: boolean): Check {
   const invalid: string[] = [];
   for (const e of listEntries(workspace)) {
     if (e.kind !== "request") continue;
-    const st = inspectRequest(workspace, e, personas, Date.now());
+    const st = inspectRequest(workspace, e, personas, Date.now(), new Map());
     if (st.kind === "invalid") invalid.push(`${quoted(e.dir)}: ${st.reason}`);
     else waiting.push(e.dir);
   }

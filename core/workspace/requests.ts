@@ -62,14 +62,16 @@ export function liveNames(recs: Iterable<SessionRecord>): Map<string, string> {
   return names;
 }
 
-/** The first look at each request's instructions.md that found it as it is now. */
-const looks = new Map<string, { key: string; since: number }>();
+/**
+ * The first look at each request's instructions.md that found it as it is now, by file path.
+ * Kept by whoever looks again (the orchestrator's observer), which also forgets the requests gone.
+ */
+export type SettleLooks = Map<string, { key: string; since: number }>;
 
-function settled(file: string, st: import("node:fs").Stats, now: number): RequestState {
+function settled(looks: SettleLooks, file: string, st: import("node:fs").Stats, now: number): RequestState {
   const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   const seen = looks.get(file);
   if (!seen || seen.key !== key) {
-    if (looks.size > 10_000) looks.clear(); // requests claimed or removed long ago
     looks.set(file, { key, since: now });
     return { kind: "waiting", recheckAt: now + settleMs() };
   }
@@ -89,6 +91,7 @@ export function inspectRequest(
   entry: { dir: string; persona: string; name: string; symlink: boolean },
   personas: Map<string, Persona>,
   now: number,
+  looks: SettleLooks,
   live?: ReadonlyMap<string, string>,
 ): RequestState {
   if (entry.symlink) return { kind: "invalid", reason: "the request dir is a symlink; requests must be real dirs inside the workspace" };
@@ -142,7 +145,7 @@ export function inspectRequest(
       reason: `a live session is already named ${quoted(entry.name)} (${namesake}): to give it more work, \`claude-wrapper tell ${namesake} "…"\`; for another teammate, use another name`,
     };
   }
-  return settled(file, st, now);
+  return settled(looks, file, st, now);
 }
 
 /**
