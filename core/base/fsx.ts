@@ -179,6 +179,8 @@ function appendOpen(path: string, bytes: Buffer, before?: BeforeAppend): number 
     let off = 0;
     try {
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      // Unlike a rename, an append has no old version to fall back on: a write error the page
+      // cache would only report later (a full disk) must show here, while it can be cut back.
       fdatasyncSync(fd);
     } catch (err) {
       // Half a block must not stay (a full disk): cut back to where it began, unless someone
