@@ -18,6 +18,7 @@ import {
   sessionDirs,
   waitFor,
 } from "./helpers";
+import { inotifyWatches } from "./helpers-git-team";
 
 setDefaultTimeout(60_000);
 
@@ -114,6 +115,28 @@ complete_all_tasks; result 0.04`,
     expect(readFileSync(join(dir, "instructions.md"), "utf8")).toContain("Do later");
     expect(readFileSync(join(dir, "tasks.md"), "utf8")).toMatch(/## Task: Do later\n- \*\*Status\*\*: pending/);
     expect(readFileSync(join(dir, "persona-instructions.md"), "utf8")).toContain(dir);
+  });
+
+  test("150 requests still being written: the watches stay bounded (one per dir, 64 more at most); each is claimed once written", async () => {
+    sb = sandbox();
+    fast();
+    sb.behave("default", "result 0.01");
+    await team();
+    const o = start();
+    await o.waitEvent((e) => e.event === "idle" && e.persona === "engineering-manager", "manager idle");
+    const names = Array.from({ length: 150 }, (_, i) => `pending-${i}`);
+    for (const n of names) mkdirSync(join(sb.workspace, `intern-request-${n}`));
+    const dirs = () => readdirSync(sb.workspace, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+    // The tree watcher has one watch per dir (and the workspace); the uncoalesced ones are the
+    // top level and at most 64 of the requests. Looked at once the tree watcher has them all.
+    const expected = await waitFor("the tree watcher on every request dir", () => {
+      const w = inotifyWatches(o.proc.pid);
+      return w >= dirs() + 1 + 64 ? w : undefined;
+    });
+    expect(expected).toBeLessThanOrEqual(dirs() + 1 + 1 + 64 + 8); // + a few session dirs in flux
+    for (const n of names) writeFileSync(join(sb.workspace, `intern-request-${n}`, "instructions.md"), `## Instructions from user\n\nDo ${n}\n`);
+    await waitFor("all claimed", () => names.every((n) => o.events.some((e) => e.event === "spawned" && e.name === n)), 60_000);
+    for (const n of names) expect(o.events.filter((e) => e.event === "spawned" && e.name === n)).toHaveLength(1);
   });
 
   test("a burst of concurrent requests from several processes: each claimed exactly once", async () => {

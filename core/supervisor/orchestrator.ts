@@ -39,6 +39,9 @@ export interface OrchestratorOptions {
   warn: (message: string) => void;
 }
 
+/** Requests being written that get a watch of their own (see watchEntries). */
+const MAX_REQUEST_WATCHES = 64;
+
 /** Top-level workspace entries whose changes are no news: files we write for agents to read. */
 const IGNORED_TOP = new Set([ROSTER_FILE]);
 
@@ -263,14 +266,15 @@ export class Orchestrator {
   }
 
   /**
-   * The fast watches follow what the last pass saw: the top level always, and every request not
-   * yet ready (its instructions.md is still to come or to settle). A watch just added missed
-   * whatever came before it: one more look.
+   * The fast watches follow what the last pass saw: the top level always, and the requests not
+   * yet ready (their instructions.md is still to come or to settle), up to a few dozen: a burst
+   * beyond that is served at the tree watcher's pace, and never takes the inotify watches it and
+   * other programs need. A watch just added missed whatever came before it: one more look.
    */
   private watchEntries(world: World | undefined): void {
     if (!world || world.workspaceLost) return;
-    const waiting = world.requests.filter((r) => r.state.kind === "waiting").map((r) => join(this.ws, r.dir));
-    if (this.entries.sync([this.ws, ...waiting])) this.schedule();
+    const waiting = world.requests.filter((r) => r.state.kind === "waiting").slice(0, MAX_REQUEST_WATCHES);
+    if (this.entries.sync([this.ws, ...waiting.map((r) => join(this.ws, r.dir))])) this.schedule();
   }
 
   private clearTimers(): void {
