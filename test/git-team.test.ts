@@ -246,6 +246,14 @@ describe("stopping the orchestrator mid-merge", () => {
     await waitFor("the slow verify running", () => existsSync(`${slow}.pid`), 20_000);
     const verifyPid = Number(readFileSync(`${slow}.pid`, "utf8"));
     expect(recordOf(s, "engineer-1").git.merge).toBe("verifying");
+    // The manager's turn on the architect's end is over first: a SIGTERM pauses a running agent
+    // (kept for `team resume`), and this test is about the merge, not about that.
+    const mgr = sessionByName(s.workspace, "manager")!;
+    await waitFor("the manager told of the architect, and idle", () => {
+      const text = readFileSync(join(mgr, "instructions.md"), "utf8");
+      const handed = JSON.parse(readFileSync(join(mgr, "tracker.json"), "utf8")).instructionsOffset;
+      return text.includes("completed all its tasks") && handed >= Buffer.byteLength(text) && recordOf(s, "manager").status === "idle";
+    }, 20_000);
     expect(await a.stop("SIGTERM")).toBe(0);
     const gone = (pid: number) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
     await waitFor("the verify command stopped", () => gone(verifyPid), 10_000);
