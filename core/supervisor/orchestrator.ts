@@ -39,8 +39,9 @@ export interface OrchestratorOptions {
   warn: (message: string) => void;
 }
 
-/** The most of a core the safety-net resync may take (see startResync). */
+/** The most of a core the safety-net resync may take (see startResync), and its longest period. */
 const RESYNC_SHARE = 0.0005;
+const RESYNC_LONGEST_MS = 10 * 60_000;
 
 /** Requests being written that get a watch of their own (see watchEntries). */
 const MAX_REQUEST_WATCHES = 64;
@@ -151,12 +152,12 @@ export class Orchestrator {
    * The safety-net resync, armed again after each full look. Without a working watcher it is the
    * loop, every 2 s at most. With one it only catches what events missed, so its cost is held
    * under RESYNC_SHARE of a core: a workspace whose full look takes 75 ms (1,000 sessions) is
-   * looked at every 150 s instead of every 30.
+   * looked at every 150 s instead of every 30; none waits more than 10 minutes.
    */
   private startResync(): void {
     if (this.stopping) return;
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    const every = this.watcher && !this.watchFailed ? Math.max(this.t.resyncMs, this.fullLookMs / RESYNC_SHARE) : Math.min(this.t.resyncMs, 2000);
+    const every = this.watcher && !this.watchFailed ? Math.max(this.t.resyncMs, Math.min(this.fullLookMs / RESYNC_SHARE, RESYNC_LONGEST_MS)) : Math.min(this.t.resyncMs, 2000);
     this.resyncTimer = setTimeout(() => {
       this.resyncTimer = undefined;
       this.observer.markAll();
