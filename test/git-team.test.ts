@@ -239,7 +239,9 @@ describe("stopping the orchestrator mid-merge", () => {
     s.env.CW_TEST_SLOW_VERIFY = slow;
     s.behave("engineering-manager", managerWaitsFor(2));
     s.behave("solutions-architect", "complete_all_tasks; result 0.01");
-    s.behave("engineer-1", `edit_file one.txt one\ncommit_all one\ncomplete_all_tasks; result 0.02`);
+    // The engineer ends after the architect is archived, so the merge held up by the slow verify
+    // is the engineer's alone and the manager has had its turn on the architect's end.
+    s.behave("engineer-1", `edit_file one.txt one\ncommit_all one\nuntil ls "$dir/.." | grep -q '^solutions-architect-.*-completed$'; do sleep 0.05; done\ncomplete_all_tasks; result 0.02`);
     const team = await startGitTeam(s, ["--engineers", "1", "--verify", 'if [ -f "$CW_TEST_SLOW_VERIFY" ]; then echo $$ > "$CW_TEST_SLOW_VERIFY.pid"; exec sleep 60; fi']);
     writeFileSync(slow, "");
     const a = pool.start(s);

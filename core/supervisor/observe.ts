@@ -235,8 +235,10 @@ export class Observer {
     const requests: RequestObs[] = [];
     // A request may not take a live session's name (a late write after a claim would make a twin).
     const live = liveNames(sessions.map((s) => s.rec));
+    const asked = new Set<string>();
     for (const e of entries) {
       if (e.kind !== "request") continue;
+      asked.add(join(this.ws, e.dir, "instructions.md"));
       let st = inspectRequest(this.ws, e, this.personas, now, this.settleLooks, live);
       if (st.kind === "waiting" && !Number.isFinite(st.recheckAt)) {
         const at = this.youngRecheck(e.dir, now);
@@ -246,7 +248,6 @@ export class Observer {
       requests.push({ dir: e.dir, persona: e.persona, name: e.name, state: st, reservedBy: reservations.get(e.dir), retryAt: requestFaults.get(e.dir) });
     }
     for (const dir of this.firstSeen.keys()) if (!young.has(dir)) this.firstSeen.delete(dir);
-    const asked = new Set(entries.filter((e) => e.kind === "request").map((e) => join(this.ws, e.dir, "instructions.md")));
     for (const file of this.settleLooks.keys()) if (!asked.has(file)) this.settleLooks.delete(file);
     this.dirty.clear();
     return {
