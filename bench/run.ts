@@ -9,6 +9,7 @@
  *   latency      request → agent start p50/p99 side by side with a bare
  *                fs.watch + rename + spawn loop; completion → archive      (bench/latency.ts)
  *   burst        1,000 requests from 5 processes: time until all spawned   (bench/burst.ts)
+ *   flood        one request written in 3,000 small appends: orchestrator CPU (bench/flood.ts)
  *   worktree     a session's worktree: add, remove, disk, one merge, against
  *                plain git worktree add/remove                             (bench/worktree.ts)
  *   merge        through the orchestrator in a git project: request → start
@@ -23,6 +24,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { burst } from "./burst";
 import { coldstart } from "./coldstart";
+import { flood } from "./flood";
 import { idle } from "./idle";
 import { latency } from "./latency";
 import { mergeBench } from "./merge";
@@ -81,6 +83,8 @@ step("latency (200 requests, and the bare fs.watch + rename + spawn loop alongsi
 rows.push(...(await latency()));
 step("burst (1,000 requests from 5 processes)");
 rows.push(...(await burst()));
+step("flood (one request written in 3,000 appends)");
+rows.push(...(await flood()));
 step("worktree (add, remove, disk, merge; this repository and 10,000 files)");
 rows.push(...(await worktreeBench()));
 step("merge (through the orchestrator: 30 one at a time, then 20 at once)");

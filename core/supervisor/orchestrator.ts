@@ -9,6 +9,7 @@ import { agentsInUse } from "../agents/choose";
 import { requireAgentLogins } from "../agents/login";
 import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
+import { lstatOrUndefined } from "../base/fsx";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { EntryWatches } from "../base/watch-entries";
 import { pageOutExecutable } from "../processes/libc";
@@ -291,15 +292,21 @@ export class Orchestrator {
   }
 
   /**
-   * The fast watches follow what the last pass saw: the top level always, and the requests not
-   * yet ready (their instructions.md is still to come or to settle), up to a few dozen: a burst
-   * beyond that is served at the tree watcher's pace, and never takes the inotify watches it and
-   * other programs need. A watch just added missed whatever came before it: one more look.
+   * The fast watches follow what the last pass saw: the top level always, and the requests whose
+   * instructions.md has yet to appear (or to get its first bytes), up to a few dozen. Once it has
+   * text the settle timer looks again anyway, so a writer appending in a tight loop costs no pass
+   * per write; a burst beyond the few dozen is served at the tree watcher's pace, and never takes
+   * the inotify watches it and other programs need. A watch just added missed whatever came
+   * before it: one more look.
    */
   private watchEntries(world: World | undefined): void {
     if (!world || world.workspaceLost) return;
-    const waiting = world.requests.filter((r) => r.state.kind === "waiting").slice(0, MAX_REQUEST_WATCHES);
-    if (this.entries.sync([this.ws, ...waiting.map((r) => join(this.ws, r.dir))])) this.schedule();
+    const unwritten = world.requests
+      .filter((r) => r.state.kind === "waiting")
+      .map((r) => join(this.ws, r.dir))
+      .filter((dir) => !lstatOrUndefined(join(dir, "instructions.md"))?.size)
+      .slice(0, MAX_REQUEST_WATCHES);
+    if (this.entries.sync([this.ws, ...unwritten])) this.schedule();
   }
 
   private clearTimers(): void {
