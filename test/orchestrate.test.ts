@@ -130,11 +130,11 @@ complete_all_tasks; result 0.04`,
     const dirs = () => readdirSync(sb.workspace, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
     // The tree watcher has one watch per dir (and the workspace); the uncoalesced ones are the
     // top level and at most 64 of the requests. Looked at once the tree watcher has them all.
-    const expected = await waitFor("the tree watcher on every request dir", () => {
+    const watches = await waitFor("the tree watcher on every request dir", () => {
       const w = inotifyWatches(o.proc.pid);
       return w >= dirs() + 1 + 64 ? w : undefined;
     });
-    expect(expected).toBeLessThanOrEqual(dirs() + 1 + 1 + 64 + 8); // + a few session dirs in flux
+    expect(watches).toBeLessThanOrEqual(dirs() + 1 + 1 + 64 + 8); // + a few session dirs in flux
     for (const n of names) writeFileSync(join(sb.workspace, `intern-request-${n}`, "instructions.md"), `## Instructions from user\n\nDo ${n}\n`);
     await waitFor("all claimed", () => names.every((n) => o.events.some((e) => e.event === "spawned" && e.name === n)), 60_000);
     for (const n of names) expect(o.events.filter((e) => e.event === "spawned" && e.name === n)).toHaveLength(1);
