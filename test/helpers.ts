@@ -204,14 +204,20 @@ export function archiveDirs(workspace: string, persona?: string): string[] {
   return names.filter((n) => n.endsWith("-completed") && (!persona || n.startsWith(`${persona}-`))).sort();
 }
 
-/** Alive and not a zombie (a zombie has finished: only its reaping is pending). */
-export function processAlive(pid: number): boolean {
+/** The fields of /proc/<pid>/stat after the command name (the state first); undefined when gone. */
+function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Alive and not a zombie (a zombie has finished: only its reaping is pending). */
+export function processAlive(pid: number | string): boolean {
+  const f = statFields(pid);
+  return !!f && f[0] !== "Z";
 }
 
 /**
@@ -219,10 +225,10 @@ export function processAlive(pid: number): boolean {
  * for a test that must know no pass is running or about to run before it acts.
  */
 export async function waitQuiet(pid: number, quietMs = 500): Promise<void> {
+  // utime and stime, in clock ticks.
   const cpu = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
+    const f = statFields(pid);
+    return f ? Number(f[11]) + Number(f[12]) : -1;
   };
   let last = cpu();
   let since = Date.now();
@@ -240,8 +246,7 @@ export function processesOfWorkspace(workspace: string): number[] {
     if (!/^\d+$/.test(p)) continue;
     try {
       const env = readFileSync(`/proc/${p}/environ`, "utf8");
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      if (!processAlive(p)) continue;
       if (env.includes(`CLAUDE_WRAPPER_WORKSPACE=${workspace}\0`)) out.push(Number(p));
     } catch {}
   }
