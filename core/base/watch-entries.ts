@@ -2,6 +2,12 @@ import { type FSWatcher, watch } from "node:fs";
 import { join } from "node:path";
 
 /**
+ * The most requests being written that get a watch of their own: a burst beyond it is served at
+ * the tree watcher's pace, and never takes the inotify watches it and other programs need.
+ */
+export const MAX_REQUEST_WATCHES = 64;
+
+/**
  * Immediate events for the entries of a few directories, one inotify watch each, none below.
  * @parcel/watcher holds every batch until 50 ms pass without another event, and a request is
  * a burst (mkdir, create, write), so it alone puts ~50 ms between an agent's request and its

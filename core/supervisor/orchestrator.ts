@@ -11,7 +11,7 @@ import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
 import { lstatOrUndefined } from "../base/fsx";
 import { type WatchHandle, watchTree } from "../base/watch";
-import { EntryWatches } from "../base/watch-entries";
+import { EntryWatches, MAX_REQUEST_WATCHES } from "../base/watch-entries";
 import { pageOutExecutable } from "../processes/libc";
 import { isOurProcess, stopGroup } from "../processes/proc";
 import { LOCK_FILE, type WorkspaceLock, lockWorkspace, removeOrchestratorPid, writeOrchestratorPid } from "../workspace/owner";
@@ -43,9 +43,6 @@ export interface OrchestratorOptions {
 /** The most of a core the safety-net resync may take (see startResync), and its longest period. */
 const RESYNC_SHARE = 0.0005;
 const RESYNC_LONGEST_MS = 10 * 60_000;
-
-/** Requests being written that get a watch of their own (see watchEntries). */
-const MAX_REQUEST_WATCHES = 64;
 
 /** Top-level workspace entries whose changes are no news: files we write for agents to read. */
 const IGNORED_TOP = new Set([ROSTER_FILE]);

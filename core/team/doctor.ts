@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../base/errors";
 import { lstatOrUndefined, writeFileAtomic } from "../base/fsx";
+import { MAX_REQUEST_WATCHES } from "../base/watch-entries";
 import { checkAgents } from "./doctor-agents";
 import { cleanWorkspace } from "./clean";
 import { liveOrchestrator, orchestratorPidPath, readOrchestratorPid } from "../workspace/owner";
@@ -84,9 +85,11 @@ export function checkInotify(workspace: string, planned: number, platform = proc
   const used = inotifyUsage();
   const exists = lstatOrUndefined(workspace)?.isDirectory() ?? false;
   const dirs = exists ? countDirs(workspace) : 1;
-  // Per agent: one instance for its CLI, a few dirs of its own; plus orchestrator, track, logs -f.
-  const needInstances = planned + 3;
-  const needWatches = dirs + planned * 16 + 64;
+  // Per agent: one instance for its CLI, a few dirs of its own; the orchestrator (two instances:
+  // its tree watcher, and its uncoalesced watches of the top level and of requests being
+  // written), track, logs -f; and some room.
+  const needInstances = planned + 4;
+  const needWatches = dirs + 1 + MAX_REQUEST_WATCHES + planned * 16 + 64;
   const freeInstances = maxInstances - used.instances;
   const freeWatches = maxWatches - used.watches;
   const detail = `max_user_watches ${maxWatches} (${used.watches} in use), max_user_instances ${maxInstances} (${used.instances} in use); ${planned} planned agents${exists ? `, ${plural(dirs, "workspace dir")}` : ""}`;
