@@ -16,8 +16,7 @@ import { dialectFor, runnerFor } from "../core/agents/index";
 import { checkAgentLogins, requireAgentLogins } from "../core/agents/login";
 import type { AgentTurn } from "../core/agents/types";
 import { renderEntry } from "../core/views/logview";
-import { loadPersonas } from "../core/workspace/personas";
-import { FIXTURES, type Sandbox, sandboxes } from "./helpers";
+import { FIXTURES, type Sandbox, agentTurn, sandboxes } from "./helpers";
 
 const box = sandboxes("cw-agents-cli-");
 afterEach(box.cleanup);
@@ -25,24 +24,10 @@ afterEach(box.cleanup);
 const THREAD = "01a21d4a-298f-7483-90d2-8b4826343627";
 
 function turn(sb: Sandbox, persona: string, fields: Partial<AgentTurn> = {}): AgentTurn {
-  const sessionId = `${persona}-1700000000000`;
-  const sessionDir = join(sb.workspace, sessionId);
-  mkdirSync(sessionDir, { recursive: true });
-  writeFileSync(join(sessionDir, "persona-instructions.md"), 'You are the "intern".\nSay \\ when done.\n');
-  return {
-    sessionId,
-    sessionDir,
-    workspace: sb.workspace,
-    projectRoot: sb.root,
-    cwd: sb.root,
-    persona: loadPersonas(sb.workspace).get(persona)!,
-    agentSessionId: null,
-    first: true,
-    prompt: "-x Start working on your assigned tasks",
-    personaInstructionsPath: join(sessionDir, "persona-instructions.md"),
-    skipPermissions: false,
-    ...fields,
-  };
+  const t = agentTurn(sb, persona, { prompt: "-x Start working on your assigned tasks", ...fields });
+  mkdirSync(t.sessionDir, { recursive: true });
+  writeFileSync(t.personaInstructionsPath, 'You are the "intern".\nSay \\ when done.\n');
+  return t;
 }
 
 function logOf(sb: Sandbox, text: string): string {

@@ -18,7 +18,7 @@ import { readSession, writeSession } from "../core/workspace/session";
 import { readTasks } from "../core/workspace/tasks";
 import { createSession } from "../core/team/start";
 import { archiveDirName, projectRoot } from "../core/workspace/paths";
-import { BUN, ROOT, type Sandbox, run, sessionDirs, sandboxes } from "./helpers";
+import { BUN, ROOT, type Sandbox, agentTurn, run, sessionDirs, sandboxes } from "./helpers";
 
 const box = sandboxes("cw-agents-");
 afterEach(box.cleanup);
@@ -26,25 +26,8 @@ afterEach(box.cleanup);
 const UUID = "0b6a3c5e-8d7f-4a21-9c3e-2f1d0e9b8a7c";
 
 function turn(sb: Sandbox, persona: string, fields: Partial<AgentTurn> = {}): AgentTurn {
-  const p = loadPersonas(sb.workspace).get(persona)!;
-  const sessionId = `${persona}-1700000000000`;
-  const sessionDir = join(sb.workspace, sessionId);
-  return {
-    sessionId,
-    sessionDir,
-    workspace: sb.workspace,
-    projectRoot: sb.root,
-    cwd: sb.root,
-    persona: p,
-    agentSessionId: UUID,
-    first: true,
-    prompt: "Read instructions.md and do your tasks.",
-    personaInstructionsPath: join(sessionDir, "persona-instructions.md"),
-    // The model a run gets is chosen once (core/agents/choose.ts); with no team, the persona's.
-    model: p.model,
-    skipPermissions: false,
-    ...fields,
-  };
+  // The model a run gets is chosen once (core/agents/choose.ts); with no team, the persona's.
+  return agentTurn(sb, persona, { agentSessionId: UUID, model: loadPersonas(sb.workspace).get(persona)!.model, ...fields });
 }
 
 describe("claude argv", () => {

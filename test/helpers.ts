@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { AgentTurn } from "../core/agents/types";
+import { loadPersonas } from "../core/workspace/personas";
 
 export const ROOT = join(import.meta.dir, "..");
 export const FIXTURES = join(import.meta.dir, "fixtures");
@@ -322,4 +324,27 @@ export function sandboxes(prefix: string): (() => Sandbox) & { cleanup: () => vo
       for (const sb of made.splice(0)) sb.cleanup();
     },
   });
+}
+
+/**
+ * The first run of a session of `persona` in the sandbox (`<persona>-1700000000000`), as the
+ * supervisor would hand it to a runner; `fields` override.
+ */
+export function agentTurn(sb: Sandbox, persona: string, fields: Partial<AgentTurn> = {}): AgentTurn {
+  const sessionId = `${persona}-1700000000000`;
+  const sessionDir = join(sb.workspace, sessionId);
+  return {
+    sessionId,
+    sessionDir,
+    workspace: sb.workspace,
+    projectRoot: sb.root,
+    cwd: sb.root,
+    persona: loadPersonas(sb.workspace).get(persona)!,
+    agentSessionId: null,
+    first: true,
+    prompt: "Read instructions.md and do your tasks.",
+    personaInstructionsPath: join(sessionDir, "persona-instructions.md"),
+    skipPermissions: false,
+    ...fields,
+  };
 }
