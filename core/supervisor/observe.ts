@@ -243,7 +243,7 @@ export class Observer {
       if (st.kind === "waiting" && !Number.isFinite(st.recheckAt)) {
         const at = this.youngRecheck(e.dir, now);
         young.add(e.dir);
-        if (at !== undefined) st = { kind: "waiting", recheckAt: at };
+        if (at !== undefined) st = { ...st, recheckAt: at };
       }
       requests.push({ dir: e.dir, persona: e.persona, name: e.name, state: st, reservedBy: reservations.get(e.dir), retryAt: requestFaults.get(e.dir) });
     }

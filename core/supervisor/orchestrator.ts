@@ -9,7 +9,6 @@ import { agentsInUse } from "../agents/choose";
 import { requireAgentLogins } from "../agents/login";
 import { type Timings, timings } from "../base/config";
 import { UserError, errorMessage } from "../base/errors";
-import { lstatOrUndefined } from "../base/fsx";
 import { type WatchHandle, watchTree } from "../base/watch";
 import { EntryWatches, MAX_REQUEST_WATCHES } from "../base/watch-entries";
 import { pageOutExecutable } from "../processes/libc";
@@ -298,12 +297,8 @@ export class Orchestrator {
    */
   private watchEntries(world: World | undefined): void {
     if (!world || world.workspaceLost) return;
-    const unwritten = world.requests
-      .filter((r) => r.state.kind === "waiting")
-      .map((r) => join(this.ws, r.dir))
-      .filter((dir) => !lstatOrUndefined(join(dir, "instructions.md"))?.size)
-      .slice(0, MAX_REQUEST_WATCHES);
-    if (this.entries.sync([this.ws, ...unwritten])) this.schedule();
+    const unwritten = world.requests.filter((r) => r.state.kind === "waiting" && r.state.unwritten).slice(0, MAX_REQUEST_WATCHES);
+    if (this.entries.sync([this.ws, ...unwritten.map((r) => join(this.ws, r.dir))])) this.schedule();
   }
 
   private clearTimers(): void {

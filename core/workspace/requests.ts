@@ -47,7 +47,8 @@ const SESSION_NAMES = new Set(["session.json", "instructions.md", "tasks.md", "t
 
 export type RequestState =
   | { kind: "invalid"; reason: string }
-  | { kind: "waiting"; recheckAt: number }
+  /** `unwritten`: its instructions.md is missing or empty yet (nothing of it to settle). */
+  | { kind: "waiting"; recheckAt: number; unwritten?: true }
   | { kind: "ready" };
 
 /** A name as it may be printed: JSON-quoted, so a newline or an escape code in it shows as text. */
@@ -121,7 +122,7 @@ export function inspectRequest(
     st = lstatSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { kind: "waiting", recheckAt: Number.POSITIVE_INFINITY };
+    if (code === "ENOENT") return { kind: "waiting", recheckAt: Number.POSITIVE_INFINITY, unwritten: true };
     return { kind: "invalid", reason: `${shown} cannot be looked at (${code}); fix the request dir's permissions` };
   }
   if (st.isSymbolicLink()) return { kind: "invalid", reason: `${shown} is a symlink; write a regular file` };
@@ -130,12 +131,12 @@ export function inspectRequest(
   // A probe of one byte: the whole is read when claimed.
   const probe = readTextOrWhy(file, 0);
   if (typeof probe !== "string") {
-    if (probe.failure === "missing") return { kind: "waiting", recheckAt: Number.POSITIVE_INFINITY };
+    if (probe.failure === "missing") return { kind: "waiting", recheckAt: Number.POSITIVE_INFINITY, unwritten: true };
     return { kind: "invalid", reason: `${shown} ${describeReadError(probe)}` };
   }
   if (st.size === 0) {
     const age = now - st.mtimeMs;
-    if (age < EMPTY_GRACE_MS) return { kind: "waiting", recheckAt: st.mtimeMs + EMPTY_GRACE_MS };
+    if (age < EMPTY_GRACE_MS) return { kind: "waiting", recheckAt: st.mtimeMs + EMPTY_GRACE_MS, unwritten: true };
     return { kind: "invalid", reason: `${shown} is empty; say what the teammate should do` };
   }
   const namesake = live?.get(entry.name);
